@@ -1,0 +1,1 @@
+"""jaxstro.cannon (under construction)."""

@@ -1,0 +1,1 @@
+"""jaxstro.disentangle (under construction)."""

@@ -1,0 +1,1 @@
+"""jaxstro.dynamics (under construction)."""

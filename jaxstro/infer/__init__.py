@@ -1,0 +1,1 @@
+"""jaxstro.infer (under construction)."""

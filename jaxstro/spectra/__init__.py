@@ -1,0 +1,1 @@
+"""jaxstro.spectra (under construction)."""

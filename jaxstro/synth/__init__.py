@@ -1,0 +1,1 @@
+"""jaxstro.synth (under construction)."""

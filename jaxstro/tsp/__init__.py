@@ -1,0 +1,1 @@
+"""jaxstro.tsp (under construction)."""
