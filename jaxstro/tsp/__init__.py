@@ -1,17 +1,19 @@
 """jaxstro.tsp: tangent space projection (TSP, Wheeler et al.; thesis ch3).
 
-Data-driven search for anomalous absorption: for each target, the k nearest reference spectra outside
-a masked feature, a local PCA basis of those neighbours, ivar-weighted projection to predict the
-masked pixels (eq 3.2), and a matched filter on the residuals (eqs 3.3-3.5) giving the excess
-equivalent width (EEW) against contaminant models.
+Data-driven search for anomalous absorption: for each target, the k nearest reference spectra
+outside a masked feature, a local PCA basis of those neighbours, ivar-weighted projection to
+predict the masked pixels (eq 3.2), and a matched filter on the residuals (eqs 3.3-3.5)
+giving the excess equivalent width (EEW) against contaminant models.
 
 Contents
-- features: :class:`Feature`, :func:`make_feature`, :func:`li_feature`, :func:`gaussian_line_profile`
+- features: :class:`Feature`, :func:`make_feature`, :func:`li_feature`,
+  :func:`gaussian_line_profile`
 - neighbours: :func:`knn` (blocked distances + ``lax.top_k``)
 - local basis: :func:`local_basis` (:class:`GramEigh`, :class:`RandomizedPCA`), :func:`global_basis`
 - imputation: :func:`project`, :func:`impute`
 - matched filter and selection: :func:`matched_filter`, :func:`is_line`, :func:`select`
-- TSP for a batch: :class:`TSPConfig`, :class:`TSPResult`, :func:`tsp`, :func:`tsp_batch`, ``FLAG_*``
+- TSP for a batch: :class:`TSPConfig`, :class:`TSPResult`, :func:`tsp`, :func:`tsp_batch`,
+  ``FLAG_*``
 - hyper-parameters: :func:`region_prediction_chi2` (random 100-pixel regions)
 - catalog pipeline: :func:`run_catalog`, :func:`load_catalog`, :func:`select_catalog`
 - mock LAMOST-like spectra: :func:`lamost_templates`, :func:`mock_spectra`, :func:`inject_line`

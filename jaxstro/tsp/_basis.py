@@ -1,8 +1,9 @@
-"""Local (and global) PCA bases: the approximate tangent space of the spectral manifold (ch3 §3.3.1).
+"""Local (and global) PCA bases: the approximate tangent space of the manifold (ch3 §3.3.1).
 
 For one target, ``F`` is the (k, n_pix) matrix of its neighbours minus their mean. The first q
 principal components are the leading eigenvectors of the small k x k Gram matrix ``F F^T``
-(``eigh``), mapped back to pixel space and normalised: ``E = U^T F / sqrt(lambda)`` (orthonormal rows).
+(``eigh``), mapped back to pixel space and normalised: ``E = U^T F / sqrt(lambda)``
+(orthonormal rows).
 ``RandomizedPCA`` gets the same span by a few power iterations with only matrix products, which is
 cheaper when q << k and friendlier to accelerators.
 """
@@ -45,7 +46,7 @@ def _normalise(evals: Array, vecs_t: Array, F: Array) -> tuple[Array, Array]:
 
 def local_basis(
     neighbours: Float[Array, "k n_pix"], q: int, method: PCAMethod = GramEigh()
-) -> tuple[Float[Array, "n_pix"], Float[Array, "q n_pix"], Float[Array, "q"]]:
+) -> tuple[Float[Array, " n_pix"], Float[Array, "q n_pix"], Float[Array, " q"]]:
     """Mean spectrum, q orthonormal eigenspectra and their eigenvalues (variance x k) of a set.
 
     Args:
@@ -77,7 +78,7 @@ def local_basis(
 
 def global_basis(
     reference_flux: Float[Array, "n_ref n_pix"], q: int
-) -> tuple[Float[Array, "n_pix"], Float[Array, "q n_pix"], Float[Array, "q"]]:
+) -> tuple[Float[Array, " n_pix"], Float[Array, "q n_pix"], Float[Array, " q"]]:
     """Global-PCA baseline: mean and top-q eigenspectra of the whole reference set (thin SVD)."""
     mean = jnp.mean(reference_flux, axis=0)
     _, s, vt = jnp.linalg.svd(reference_flux - mean, full_matrices=False)

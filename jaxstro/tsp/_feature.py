@@ -34,9 +34,9 @@ class Feature(eqx.Module):
         name: a label.
     """
 
-    wavelength: Float[np.ndarray, "n_pix"]
-    masked_idx: Int[np.ndarray, "m"]
-    use: Bool[np.ndarray, "n_pix"]
+    wavelength: Float[np.ndarray, " n_pix"]
+    masked_idx: Int[np.ndarray, " m"]
+    use: Bool[np.ndarray, " n_pix"]
     models: Float[np.ndarray, "n_models m"]
     line_center: float = eqx.field(static=True)
     line_sigma: float = eqx.field(static=True)
@@ -101,7 +101,9 @@ def make_feature(
     if w.ndim != 1 or w.size < 3 or not np.all(np.isfinite(w)) or np.any(np.diff(w) <= 0):
         raise ValueError("wavelength must be a finite, strictly increasing 1-D grid of >= 3 pixels")
     if not (w[0] < center < w[-1]):
-        raise ValueError(f"feature centre {center} Å lies outside the grid [{w[0]:.2f}, {w[-1]:.2f}]")
+        raise ValueError(
+            f"feature centre {center} Å lies outside the grid [{w[0]:.2f}, {w[-1]:.2f}]"
+        )
     if half_width <= 0 or resolution <= 0:
         raise ValueError("half_width and resolution must be positive")
     masked = np.abs(w - center) <= half_width

@@ -10,8 +10,8 @@ EEW_ERR_MAX = 0.05  # Å, ch3: candidates have sigma_EEW < 0.05 Å (3 sigma at 0
 
 
 def matched_filter(
-    resid: Float[Array, "m"], resid_ivar: Float[Array, "m"], models: Float[Array, "n_models m"]
-) -> tuple[Float[Array, "n_models"], Float[Array, "n_models"], Float[Array, "n_models"]]:
+    resid: Float[Array, " m"], resid_ivar: Float[Array, " m"], models: Float[Array, "n_models m"]
+) -> tuple[Float[Array, " n_models"], Float[Array, " n_models"], Float[Array, " n_models"]]:
     """Best amplitude, its uncertainty and the log-likelihood gain of each model profile.
 
     With ``C^-1 = diag(resid_ivar)``: ``alpha* = m^T C^-1 r / m^T C^-1 m`` (3.3),
@@ -36,14 +36,14 @@ def is_line(loglike: Float[Array, "... n_models"]) -> Bool[Array, "..."]:
 
 
 def select(
-    eew: Float[Array, "n"],
-    eew_err: Float[Array, "n"],
-    isline: Bool[Array, "n"],
+    eew: Float[Array, " n"],
+    eew_err: Float[Array, " n"],
+    isline: Bool[Array, " n"],
     flags: Array | None = None,
     *,
     min_eew: float = EEW_MIN,
     max_eew_err: float = EEW_ERR_MAX,
-) -> Bool[Array, "n"]:
+) -> Bool[Array, " n"]:
     """The ch3 selection: EEW > min_eew, sigma_EEW < max_eew_err, line model preferred, no flags."""
     sel = (eew > min_eew) & (eew_err < max_eew_err) & isline
     if flags is not None:

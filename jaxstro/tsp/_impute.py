@@ -8,11 +8,11 @@ from jaxtyping import Array, Float
 
 
 def project(
-    flux: Float[Array, "n_pix"],
-    weight: Float[Array, "n_pix"],
-    mean: Float[Array, "n_pix"],
+    flux: Float[Array, " n_pix"],
+    weight: Float[Array, " n_pix"],
+    mean: Float[Array, " n_pix"],
     basis: Float[Array, "q n_pix"],
-) -> tuple[Float[Array, "q"], Float[Array, "q q"]]:
+) -> tuple[Float[Array, " q"], Float[Array, "q q"]]:
     """Weighted least-squares coefficients ``c = (E W E^T)^-1 E W (f - mean)`` and ``(E W E^T)^-1``.
 
     ``weight`` is the inverse variance of the pixels used for the fit and 0 elsewhere (masked,
@@ -28,12 +28,12 @@ def project(
 
 
 def impute(
-    flux: Float[Array, "n_pix"],
-    weight: Float[Array, "n_pix"],
-    mean: Float[Array, "n_pix"],
+    flux: Float[Array, " n_pix"],
+    weight: Float[Array, " n_pix"],
+    mean: Float[Array, " n_pix"],
     basis: Float[Array, "q n_pix"],
     predict_idx: Array,
-) -> tuple[Float[Array, "m"], Float[Array, "m"], Float[Array, "n_pix"]]:
+) -> tuple[Float[Array, " m"], Float[Array, " m"], Float[Array, " n_pix"]]:
     """Predicted fluxes of pixels ``predict_idx`` (eq 3.2), their variance, and the full model.
 
     Returns ``(pred, pred_var, model)``: ``pred = mean~ + E~^T c``; ``pred_var`` the diagonal of

@@ -17,10 +17,10 @@ def knn(
     reference_flux: Float[Array, "n_ref n_pix"],
     k: int,
     *,
-    use: Bool[Array, "n_pix"] | Bool[Array, "n_t n_pix"] | None = None,
-    target_ids: Int[Array, "n_t"] | None = None,
-    reference_ids: Int[Array, "n_ref"] | None = None,
-    reference_valid: Bool[Array, "n_ref"] | None = None,
+    use: Bool[Array, " n_pix"] | Bool[Array, "n_t n_pix"] | None = None,
+    target_ids: Int[Array, " n_t"] | None = None,
+    reference_ids: Int[Array, " n_ref"] | None = None,
+    reference_valid: Bool[Array, " n_ref"] | None = None,
     block_size: int = 4096,
 ) -> tuple[Float[Array, "n_t k"], Int[Array, "n_t k"]]:
     """The ``k`` nearest reference spectra of each target.
@@ -32,12 +32,13 @@ def knn(
         use: pixels entering the distance, shared (n_pix,) or per target (n_t, n_pix); all if None.
         target_ids, reference_ids: integer identifiers; a reference spectrum whose id equals the
             target's id is excluded (the target itself when it is in the reference set).
-        reference_valid: reference spectra allowed as neighbours (e.g. complete in the masked region).
+        reference_valid: reference spectra allowed as neighbours (e.g. complete in the mask).
         block_size: reference spectra per distance block (memory ~ n_t * block_size).
 
     Returns:
-        ``(d2, idx)``: squared distances (ascending) and reference indices, each (n_t, k). Slots that
-        could not be filled (fewer than k admissible references) have ``d2 = inf`` and ``idx = -1``.
+        ``(d2, idx)``: squared distances (ascending) and reference indices, each (n_t, k).
+        Slots that could not be filled (fewer than k admissible references) have
+        ``d2 = inf`` and ``idx = -1``.
     """
     t = jnp.asarray(target_flux)
     r = jnp.asarray(reference_flux)

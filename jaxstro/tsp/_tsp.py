@@ -67,18 +67,18 @@ class TSPResult(eqx.Module):
     alpha: Float[Array, "n M"]  # best amplitude of each model (line model: EEW in Å)
     sigma: Float[Array, "n M"]  # its uncertainty
     loglike: Float[Array, "n M"]  # log-likelihood gain of each model (eq 3.5)
-    eew: Float[Array, "n"]  # excess equivalent width [Å]
-    eew_err: Float[Array, "n"]  # its uncertainty [Å]
-    isline: Bool[Array, "n"]  # line model preferred over every contaminant model
-    chi2: Float[Array, "n"]  # chi^2 per used pixel of the fit outside the mask
-    nn_dist: Float[Array, "n"]  # distance to the nearest admissible neighbour
-    flags: Int[Array, "n"]  # status bits (FLAG_*)
+    eew: Float[Array, " n"]  # excess equivalent width [Å]
+    eew_err: Float[Array, " n"]  # its uncertainty [Å]
+    isline: Bool[Array, " n"]  # line model preferred over every contaminant model
+    chi2: Float[Array, " n"]  # chi^2 per used pixel of the fit outside the mask
+    nn_dist: Float[Array, " n"]  # distance to the nearest admissible neighbour
+    flags: Int[Array, " n"]  # status bits (FLAG_*)
 
 
 def sanitize(
     flux: Float[Array, "n n_pix"], ivar: Float[Array, "n n_pix"]
 ) -> tuple[Array, Array, Array]:
-    """NaN/inf flux or ivar and ivar < 0 -> f = 1, ivar = 0 (ch3 bad-pixel treatment); per-row flag."""
+    """NaN/inf flux or ivar, ivar < 0 -> f = 1, ivar = 0 (ch3 bad-pixel rule); per-row flag."""
     bad = ~jnp.isfinite(flux) | ~jnp.isfinite(ivar) | (ivar < 0)
     flux = jnp.where(bad, 1.0, flux)
     ivar = jnp.where(bad, 0.0, ivar)
@@ -121,9 +121,9 @@ def tsp_batch(
     feature: Feature,
     config: TSPConfig,
     *,
-    target_ids: Int[Array, "n"] | None = None,
-    reference_ids: Int[Array, "n_ref"] | None = None,
-    reference_valid: Bool[Array, "n_ref"] | None = None,
+    target_ids: Int[Array, " n"] | None = None,
+    reference_ids: Int[Array, " n_ref"] | None = None,
+    reference_valid: Bool[Array, " n_ref"] | None = None,
 ) -> TSPResult:
     """TSP for a batch of targets (jit-able; no Python loop over targets).
 
@@ -215,8 +215,8 @@ def tsp(
     feature: Feature,
     config: TSPConfig = TSPConfig(),
     *,
-    target_ids: Int[Array, "n"] | None = None,
-    reference_ids: Int[Array, "n_ref"] | None = None,
+    target_ids: Int[Array, " n"] | None = None,
+    reference_ids: Int[Array, " n_ref"] | None = None,
     reference_ivar: Float[Array, "n_ref n_pix"] | None = None,
 ) -> TSPResult:
     """Run TSP on targets against a reference set (validated, jitted entry point).

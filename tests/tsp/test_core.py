@@ -86,13 +86,36 @@ def test_tsp_equals_numpy(rng):
     targets[1] = ref[7]  # a target that is in the reference set: excluded from its neighbours
     tid = np.array([-1, 7, -1, -1, -1, -1])
     k, q = 60, 6
-    res = tsp(targets, ivar, ref, feat, TSPConfig(k=k, q=q, block_size=97, batch_size=4),
-              target_ids=tid, reference_ids=np.arange(400))
-    d2, idx = knn(jnp.asarray(targets), jnp.asarray(ref), k, use=feat.use,
-                  target_ids=tid, reference_ids=np.arange(400), block_size=97)
+    res = tsp(
+        targets,
+        ivar,
+        ref,
+        feat,
+        TSPConfig(k=k, q=q, block_size=97, batch_size=4),
+        target_ids=tid,
+        reference_ids=np.arange(400),
+    )
+    d2, idx = knn(
+        jnp.asarray(targets),
+        jnp.asarray(ref),
+        k,
+        use=feat.use,
+        target_ids=tid,
+        reference_ids=np.arange(400),
+        block_size=97,
+    )
     for i in range(6):
-        nb, d2_np, pred, pvar, mf = _np_tsp(targets[i], ivar[i], ref, feat.use, feat.masked_idx,
-                                            k, q, feat.models, exclude=7 if i == 1 else None)
+        nb, d2_np, pred, pvar, mf = _np_tsp(
+            targets[i],
+            ivar[i],
+            ref,
+            feat.use,
+            feat.masked_idx,
+            k,
+            q,
+            feat.models,
+            exclude=7 if i == 1 else None,
+        )
         assert set(np.asarray(idx[i]).tolist()) == nb
         np.testing.assert_allclose(d2[i], d2_np, rtol=1e-8, atol=1e-12)
         np.testing.assert_allclose(res.pred[i], pred, rtol=0, atol=1e-8)
@@ -185,8 +208,9 @@ def test_too_few_admissible_neighbours_is_flagged(rng):
     feat = make_feature(wl, wl[120], half_width=7.0)
     riv = np.full(ref.shape, 1e4)
     riv[:12, feat.masked_idx[0]] = 0.0  # 12 references incomplete in the mask -> not neighbours
-    res = tsp(ref[:3], riv[:3] + 1, ref, feat, TSPConfig(k=20, q=3, min_pixels=10),
-              reference_ivar=riv)
+    res = tsp(
+        ref[:3], riv[:3] + 1, ref, feat, TSPConfig(k=20, q=3, min_pixels=10), reference_ivar=riv
+    )
     assert np.all(np.asarray(res.flags) & FLAG_FEW_NEIGHBOURS)
 
 
