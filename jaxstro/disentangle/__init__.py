@@ -1,1 +1,65 @@
-"""jaxstro.disentangle (under construction)."""
+"""Disentangled representations of stellar spectra for chemical tagging (paper 004).
+
+Data:      ``sample_twin_labels``, ``StandInGenerator``, ``make_dataset`` (chunked HDF5, resumable),
+           ``load_dataset``, ``TwinDataset``, ``add_noise``
+Models:    ``ConditionalAutoencoder``, ``Critic`` (FactorDis), ``Auxiliary`` (FaderDis),
+           ``AbundanceEstimator``, ``PolyDis``, ``Architecture`` (paper sizes / ``small()``)
+Training:  ``FaderDis``, ``FactorDis`` (strategies), ``Conditioning``, ``init_state``,
+           ``make_step``, ``train`` (checkpoint + exact resume), ``save_checkpoint``,
+           ``load_checkpoint``
+Metrics:   ``doppelganger_counts``, ``twin_recovery``, ``doppelganger_curve``, ``pair_distances``,
+           ``recast_residuals``, ``linear_abundance_map``
+"""
+
+from ._data import (
+    ABUNDANCE_DISTRIBUTION,
+    LABEL_NAMES,
+    PARAMETER_RANGES,
+    StandInGenerator,
+    TwinDataset,
+    add_noise,
+    load_dataset,
+    make_dataset,
+    sample_twin_labels,
+)
+from ._metrics import (
+    apply_abundance_map,
+    doppelganger_counts,
+    doppelganger_curve,
+    linear_abundance_map,
+    pair_distances,
+    recast_residuals,
+    twin_recovery,
+)
+from ._models import (
+    AbundanceEstimator,
+    Architecture,
+    Auxiliary,
+    ConditionalAutoencoder,
+    Critic,
+    PolyDis,
+    discretize,
+    polynomial_features,
+)
+from ._train import (
+    Conditioning,
+    FactorDis,
+    FaderDis,
+    TrainState,
+    init_state,
+    load_checkpoint,
+    make_optimizer,
+    make_step,
+    save_checkpoint,
+    train,
+)
+
+__all__ = [
+    "ABUNDANCE_DISTRIBUTION", "LABEL_NAMES", "PARAMETER_RANGES", "AbundanceEstimator",
+    "Architecture", "Auxiliary", "ConditionalAutoencoder", "Conditioning", "Critic", "FactorDis",
+    "FaderDis", "PolyDis", "StandInGenerator", "TrainState", "TwinDataset", "add_noise",
+    "apply_abundance_map", "discretize", "doppelganger_counts", "doppelganger_curve",
+    "init_state", "linear_abundance_map", "load_checkpoint", "load_dataset", "make_dataset",
+    "make_optimizer", "make_step", "pair_distances", "polynomial_features", "recast_residuals",
+    "sample_twin_labels", "save_checkpoint", "train", "twin_recovery",
+]  # fmt: skip
