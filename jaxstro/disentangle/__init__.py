@@ -7,6 +7,7 @@ Models:    ``ConditionalAutoencoder``, ``Critic`` (FactorDis), ``Auxiliary`` (Fa
 Training:  ``FaderDis``, ``FactorDis`` (strategies), ``Conditioning``, ``init_state``,
            ``make_step``, ``train`` (checkpoint + exact resume), ``save_checkpoint``,
            ``load_checkpoint``
+Evaluate:  ``evaluate`` (twin recovery, doppelgangers, recast residuals per SNR; paper values)
 Metrics:   ``doppelganger_counts``, ``twin_recovery``, ``doppelganger_curve``, ``pair_distances``,
            ``recast_residuals``, ``linear_abundance_map``
 """
@@ -22,6 +23,7 @@ from ._data import (
     make_dataset,
     sample_twin_labels,
 )
+from ._evaluate import PAPER_FADERDIS_RECOVERY_TEFF_LOGG, PAPER_TABLE3, evaluate
 from ._metrics import (
     apply_abundance_map,
     doppelganger_counts,
@@ -55,7 +57,8 @@ from ._train import (
 )
 
 __all__ = [
-    "ABUNDANCE_DISTRIBUTION", "LABEL_NAMES", "PARAMETER_RANGES", "AbundanceEstimator",
+    "ABUNDANCE_DISTRIBUTION", "LABEL_NAMES", "PAPER_FADERDIS_RECOVERY_TEFF_LOGG", "PAPER_TABLE3",
+    "evaluate", "PARAMETER_RANGES", "AbundanceEstimator",
     "Architecture", "Auxiliary", "ConditionalAutoencoder", "Conditioning", "Critic", "FactorDis",
     "FaderDis", "PolyDis", "StandInGenerator", "TrainState", "TwinDataset", "add_noise",
     "apply_abundance_map", "discretize", "doppelganger_counts", "doppelganger_curve",
