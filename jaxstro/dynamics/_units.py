@@ -1,8 +1,8 @@
 """Natural units of the dynamics module (galpy's convention) and conversions to physical units.
 
-Inside ``jaxstro.dynamics`` everything is in natural units with G = 1, length unit ``RO`` = 8 kpc and
-velocity unit ``VO`` = 220 km/s (the scaling of MWPotential2014, Bovy 2015). Derived units use the
-astropy constants (G = 4.30091727e-3 pc/Msun (km/s)^2, 1 km/s = 1.0227121650 pc/Myr), so that
+Inside ``jaxstro.dynamics`` everything is in natural units with G = 1, length unit ``RO`` = 8 kpc
+and velocity unit ``VO`` = 220 km/s (the scaling of MWPotential2014, Bovy 2015). Derived units use
+the astropy constants (G = 4.30091727e-3 pc/Msun (km/s)^2, 1 km/s = 1.0227121650 pc/Myr), so that
 numbers agree with galpy to machine precision. astropy ``Quantity`` objects appear only here.
 """
 

@@ -33,7 +33,8 @@ class DehnenBar(Potential):
     """A rotating cos(m phi) Dehnen-profile bar term (see module docstring).
 
     Attributes (natural units): ``af`` strength A_f, ``omegab`` pattern speed, ``rb`` bar radius,
-    ``barphi`` bar angle at t = 0 [rad], ``t_form``, ``t_steady`` absolute start/end of growth, ``m``.
+    ``barphi`` bar angle at t = 0 [rad], ``t_form``, ``t_steady`` absolute start/end of growth,
+    ``m``.
     """
 
     af: float
