@@ -1,0 +1,251 @@
+"""The test step: maximum-likelihood labels of a star given a trained model (thesis §2.3).
+
+Per star, ``chi2(l) = sum_lambda w_lambda (f_lambda - theta_lambda . f(l))^2`` with
+``w = ivar / (1 + ivar s^2)`` is minimised over the standardised labels by Levenberg-Marquardt
+(optimistix) from several starting points; the best (lowest chi2) solution is kept. The label
+covariance is the inverse of the Gauss-Newton Fisher matrix ``J^T W J`` at the optimum,
+transformed to physical units. ``fit_labels_one`` is the per-star function; ``fit_labels`` is
+its vmap over stars, run in batches and sharded over all visible devices.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+from jaxtyping import Array, Bool, Float
+
+from ._model import CannonModel
+from ._validate import check_spectra, check_wavelength
+
+
+class FitOptions(eqx.Module):
+    """Options of the label fit (all static).
+
+    Attributes:
+        starts: candidate starting points in units of the training range,
+            ``l0 = mid + c * half_range`` (``mid``/``half_range`` of the training labels), one
+            tuple of n_labels per candidate. None: the grid ``c in {-0.5, 0, 0.5}^n_labels``
+            (or the centre and +-0.5 along each axis when that grid exceeds 729 points).
+        n_starts: chi^2 is evaluated at every candidate (one matrix product for all stars) and
+            Levenberg-Marquardt is run from the ``n_starts`` best ones; the lowest chi^2 wins.
+        max_steps: Levenberg-Marquardt step limit.
+        rtol, atol: optimistix LM tolerances (on standardised labels and chi).
+        extrapolation_margin: labels further than this fraction of the training range outside
+            it are flagged ``extrapolated``.
+        windows: optional per-label pixel windows ``(n_labels, n_pixels)`` bool (thesis §2.4.1,
+            GALAH-style): after the joint fit, each label with a non-empty window is refitted
+            alone (others fixed) using only the pixels of its window.
+    """
+
+    starts: tuple[tuple[float, ...], ...] | None = eqx.field(static=True, default=None)
+    n_starts: int = eqx.field(static=True, default=1)
+    max_steps: int = eqx.field(static=True, default=100)
+    rtol: float = eqx.field(static=True, default=1e-9)
+    atol: float = eqx.field(static=True, default=1e-9)
+    extrapolation_margin: float = eqx.field(static=True, default=0.1)
+    windows: Bool[Array, "n_labels n_pixels"] | None = None
+
+    def start_grid(self, n_labels: int) -> np.ndarray:
+        if self.starts is not None:
+            c = np.asarray(self.starts, dtype=float)
+            if c.ndim != 2 or c.shape[1] != n_labels:
+                raise ValueError(f"starts must be (n_starts, {n_labels}), got {c.shape}")
+            return c
+        if 3**n_labels <= 729:
+            grid = np.meshgrid(*([np.array([0.0, -0.5, 0.5])] * n_labels), indexing="ij")
+            return np.stack([g.ravel() for g in grid], axis=1)
+        rows = [np.zeros(n_labels)]
+        for j in range(n_labels):
+            for sgn in (-0.5, 0.5):
+                e = np.zeros(n_labels)
+                e[j] = sgn
+                rows.append(e)
+        return np.array(rows)
+
+
+class LabelFit(eqx.Module):
+    """Result of the test step (leading axis: stars, when batched).
+
+    Attributes:
+        labels: ML labels, physical units.
+        covariance: ``(n_labels, n_labels)`` label covariance, physical units.
+        chi2: chi^2 at the optimum (with the model scatter in the weights).
+        reduced_chi2: ``chi2 / (n_pixels_used - n_labels)``.
+        n_pixels_used: pixels with nonzero weight.
+        converged: the optimiser reported success.
+        extrapolated: a label lies beyond the training range by more than the margin.
+        start: index of the winning starting point.
+    """
+
+    labels: Float[Array, "... n_labels"]
+    covariance: Float[Array, "... n_labels n_labels"]
+    chi2: Float[Array, "..."]
+    reduced_chi2: Float[Array, "..."]
+    n_pixels_used: Array
+    converged: Bool[Array, "..."]
+    extrapolated: Bool[Array, "..."]
+    start: Array
+
+    @property
+    def uncertainty(self):
+        return jnp.sqrt(jnp.diagonal(self.covariance, axis1=-2, axis2=-1))
+
+
+def _weights(model: CannonModel, ivar):
+    s2 = model.scatter**2
+    ok = (ivar > 0) & jnp.isfinite(s2)
+    return jnp.where(ok, ivar / (1.0 + ivar * jnp.where(ok, s2, 0.0)), 0.0)
+
+
+def fit_labels_one(
+    model: CannonModel,
+    flux: Float[Array, " n_pixels"],
+    ivar: Float[Array, " n_pixels"],
+    options: FitOptions = FitOptions(),
+) -> LabelFit:
+    """ML labels of one star (jit/vmap-able). ``flux``/``ivar`` on the model's grid."""
+    vec = model.vectorizer
+    n_lab = vec.n_labels
+    flux = jnp.where(ivar > 0, flux, 0.0)
+    w = _weights(model, ivar)
+    sw = jnp.sqrt(w)
+    mid = 0.5 * (model.label_min + model.label_max)
+    half = 0.5 * (model.label_max - model.label_min)
+    half = jnp.where(half > 0, half, vec.scales)
+    cands = vec.standardise(mid + jnp.asarray(options.start_grid(n_lab)) * half)
+    model_c = jax.vmap(vec.terms_std)(cands) @ model.theta.T  # (n_candidates, n_pixels)
+    chi2_c = jnp.sum(w * (flux - model_c) ** 2, axis=1)
+    k = min(options.n_starts, cands.shape[0])
+    _, top = jax.lax.top_k(-jnp.where(jnp.isfinite(chi2_c), chi2_c, jnp.inf), k)
+    x0s = cands[top]
+
+    def resid(x, args):
+        return sw * (flux - model.theta @ vec.terms_std(x))
+
+    solver = optx.LevenbergMarquardt(rtol=options.rtol, atol=options.atol)
+
+    def solve(x0):
+        sol = optx.least_squares(resid, solver, x0, max_steps=options.max_steps, throw=False)
+        r = resid(sol.value, None)
+        return sol.value, jnp.sum(r * r), sol.result == optx.RESULTS.successful
+
+    xs, chi2s, oks = jax.vmap(solve)(x0s)
+    chi2s_safe = jnp.where(jnp.isfinite(chi2s), chi2s, jnp.inf)
+    best = jnp.argmin(chi2s_safe)
+    x, chi2, ok = xs[best], chi2s[best], oks[best]
+    best = top[best]
+
+    J = jax.jacfwd(resid)(x, None)  # (n_pixels, n_labels)
+    F = J.T @ J
+    eye = jnp.eye(n_lab, dtype=F.dtype)
+    cov_std = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(F, lower=True), eye)
+
+    if options.windows is not None:
+        win = jnp.asarray(options.windows, dtype=bool)
+        has_win = jnp.any(win, axis=1)
+
+        def refit(j):
+            swj = sw * win[j]
+
+            def rj(xj, args):
+                return swj * (flux - model.theta @ vec.terms_std(x.at[j].set(xj[0])))
+
+            sol = optx.least_squares(rj, solver, x[j : j + 1], max_steps=options.max_steps,
+                                     throw=False)
+            Jj = jax.jacfwd(rj)(sol.value, None)
+            return sol.value[0], 1.0 / jnp.sum(Jj * Jj)
+
+        xj, varj = jax.vmap(refit)(jnp.arange(n_lab))
+        x = jnp.where(has_win, xj, x)
+        keep = ~has_win
+        cov_std = jnp.where(keep[:, None] & keep[None, :], cov_std, 0.0)
+        cov_std = cov_std + jnp.diag(jnp.where(has_win, varj, 0.0))
+
+    labels = vec.unstandardise(x)
+    cov = cov_std * vec.scales[:, None] * vec.scales[None, :]
+    n_used = jnp.sum(w > 0)
+    dof = jnp.maximum(n_used - n_lab, 1)
+    lo = model.label_min - options.extrapolation_margin * (model.label_max - model.label_min)
+    hi = model.label_max + options.extrapolation_margin * (model.label_max - model.label_min)
+    extrap = jnp.any((labels < lo) | (labels > hi))
+    return LabelFit(labels, cov, chi2, chi2 / dof, n_used, ok, extrap, best)
+
+
+@eqx.filter_jit
+def _fit_batch(model, flux, ivar, options):
+    return jax.vmap(fit_labels_one, in_axes=(None, 0, 0, None))(model, flux, ivar, options)
+
+
+def star_sharding():
+    """1-D mesh over all visible devices, stars split along it."""
+    devs = jax.devices()
+    mesh = jax.make_mesh(
+        (len(devs),), ("stars",), devices=devs, axis_types=(jax.sharding.AxisType.Auto,)
+    )
+    return NamedSharding(mesh, P("stars")), len(devs)
+
+
+def fit_batch_sharded(model, flux, ivar, options: FitOptions) -> LabelFit:
+    """Fit a batch whose size is a multiple of the device count, sharded over devices."""
+    sharding, _ = star_sharding()
+    flux = jax.device_put(jnp.asarray(flux), sharding)
+    ivar = jax.device_put(jnp.asarray(ivar), sharding)
+    return _fit_batch(model, flux, ivar, options)
+
+
+def _pad_rows(x: np.ndarray, n: int) -> np.ndarray:
+    if x.shape[0] == n:
+        return x
+    pad = np.repeat(x[-1:], n - x.shape[0], axis=0) if x.shape[0] else np.zeros((n, *x.shape[1:]))
+    return np.concatenate([x, pad], axis=0)
+
+
+def fit_labels(
+    model: CannonModel,
+    flux: Float[Array, "n_stars n_pixels"],
+    ivar: Float[Array, "n_stars n_pixels"],
+    *,
+    wavelength: Float[Array, " n_pixels"] | None = None,
+    options: FitOptions = FitOptions(),
+    batch_size: int = 1024,
+    progress: bool = False,
+) -> LabelFit:
+    """ML labels for many stars (the test step), returned as numpy arrays in a :class:`LabelFit`.
+
+    Stars are processed ``batch_size`` at a time by one compiled function (the last batch is
+    padded), each batch sharded over all visible devices. ``ivar = 0`` pixels are ignored.
+    Spectra on a different wavelength grid raise a ValueError (resample them first).
+    """
+    check_wavelength(model.wavelength, wavelength)
+    flux, ivar = check_spectra(flux, ivar, n_pixels=model.n_pixels, what="test spectra")
+    n = flux.shape[0]
+    if n == 0:
+        raise ValueError("no test spectra given")
+    _, n_dev = star_sharding()
+    bs = int(np.ceil(min(batch_size, n) / n_dev)) * n_dev
+    return fit_padded(model, flux, ivar, options, bs, progress=progress)
+
+
+def fit_padded(model, flux, ivar, options, batch: int, *, progress: bool = False) -> LabelFit:
+    """Checked numpy spectra -> LabelFit, in batches of exactly ``batch`` stars (last padded)."""
+    n = flux.shape[0]
+    _, n_dev = star_sharding()
+    batch = int(np.ceil(batch / n_dev)) * n_dev
+    out = []
+    rng = range(0, n, batch)
+    if progress:
+        from tqdm.auto import tqdm
+
+        rng = tqdm(rng, desc="cannon labels", unit="batch")
+    for i in rng:
+        f = _pad_rows(flux[i : i + batch], batch)
+        v = _pad_rows(ivar[i : i + batch], batch)
+        res = fit_batch_sharded(model, f, v, options)
+        m = min(batch, n - i)
+        out.append(jax.tree.map(lambda a, m=m: np.asarray(a)[:m], res))
+    return jax.tree.map(lambda *a: np.concatenate(a, axis=0), *out)
