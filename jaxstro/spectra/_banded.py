@@ -9,6 +9,7 @@ do fastest; cost and memory are ``O(n_pixels * (B + 2K))`` per spectrum, never `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -50,37 +51,69 @@ def _layout(n: int, half_width: int, block: int) -> tuple[np.ndarray, np.ndarray
     return idx_in, idx_out
 
 
-def gaussian_band(
+def pixel_edges(wavelength: Float[Array, " n"]) -> tuple[Array, Array]:
+    """Lower and upper pixel edges [Å]: midpoints between centres, half a pixel beyond the ends."""
+    wl = jnp.asarray(wavelength)
+    if wl.shape[-1] == 1:
+        return wl - 0.5, wl + 0.5
+    mid = 0.5 * (wl[1:] + wl[:-1])
+    lo = jnp.concatenate([wl[:1] - (mid[:1] - wl[:1]), mid])
+    hi = jnp.concatenate([mid, wl[-1:] + (wl[-1:] - mid[-1:])])
+    return lo, hi
+
+
+def band_tiles(
     wavelength: Float[Array, " n"],
-    sigma: Float[Array, "..."] | float,
-    truncate: Float[Array, "..."] | float,
+    weight_fn: Callable[..., Array],
     half_width: int,
     block: int,
+    out_params: tuple = (),
     *,
     normalize_rows: bool = False,
 ) -> Float[Array, "n_blocks block window"]:
-    """Tiles of ``w_ij = exp(-(lam_j - lam_i)**2 / (2 sigma_i**2))`` where ``|dlam| <= trunc_i``.
+    """Tiles of ``W_ij = weight_fn(lam_i, lam_j, lo_j, hi_j, *params_i)`` (zero off the grid).
 
-    ``sigma``/``truncate`` [Å]: scalars or per-output-pixel arrays of shape ``(n,)``. Zero outside
-    the grid and beyond the truncation. With ``normalize_rows`` each output row sums to one.
-    Traceable (``wavelength`` may be a tracer; ``half_width`` and ``block`` are static ints).
+    ``lam_i``/``params_i`` (output pixel) arrive with shape ``(n_blocks, block, 1)``, ``lam_j`` and
+    the input pixel edges ``lo_j``/``hi_j`` with shape ``(n_blocks, 1, window)``. ``out_params``
+    are scalars or ``(n,)`` arrays. With ``normalize_rows`` each output row sums to one.
+    Traceable (``wavelength`` and parameters may be tracers; ``half_width``/``block`` are static).
     """
     wl = jnp.asarray(wavelength)
     n = wl.shape[-1]
     idx_in, idx_out = _layout(n, half_width, block)
     valid_in = (idx_in >= 0) & (idx_in < n)
     valid_out = idx_out < n
-    lam_in = wl[np.clip(idx_in, 0, n - 1)][:, None, :]
-    lam_out = wl[np.clip(idx_out, 0, n - 1)][:, :, None]
-    sig = jnp.broadcast_to(jnp.asarray(sigma, dtype=wl.dtype), (n,))[np.clip(idx_out, 0, n - 1)]
-    trn = jnp.broadcast_to(jnp.asarray(truncate, dtype=wl.dtype), (n,))[np.clip(idx_out, 0, n - 1)]
-    d = lam_in - lam_out
-    keep = valid_in[:, None, :] & valid_out[:, :, None] & (jnp.abs(d) <= trn[:, :, None])
-    w = jnp.where(keep, jnp.exp(-0.5 * (d / sig[:, :, None]) ** 2), 0.0)
+    ci = np.clip(idx_in, 0, n - 1)
+    co = np.clip(idx_out, 0, n - 1)
+    lo, hi = pixel_edges(wl)
+    params = [jnp.broadcast_to(jnp.asarray(p, dtype=wl.dtype), (n,))[co][:, :, None]
+              for p in out_params]
+    w = weight_fn(wl[co][:, :, None], wl[ci][:, None, :], lo[ci][:, None, :], hi[ci][:, None, :],
+                  *params)
+    w = jnp.where(valid_in[:, None, :] & valid_out[:, :, None], w, 0.0)
     if normalize_rows:
         s = jnp.sum(w, axis=-1, keepdims=True)
         w = w / jnp.where(s > 0, s, 1.0)
     return w
+
+
+def gaussian_band(
+    wavelength: Float[Array, " n"],
+    sigma: Float[Array, "..."] | float,
+    truncate: Float[Array, "..."] | float,
+    half_width: int,
+    block: int,
+) -> Float[Array, "n_blocks block window"]:
+    """Tiles of ``w_ij = exp(-(lam_j - lam_i)**2 / (2 sigma_i**2))`` where ``|dlam| <= trunc_i``.
+
+    ``sigma``/``truncate`` [Å]: scalars or per-output-pixel arrays of shape ``(n,)``.
+    """
+
+    def fn(lam_out, lam_in, lo, hi, sig, trn):
+        d = lam_in - lam_out
+        return jnp.where(jnp.abs(d) <= trn, jnp.exp(-0.5 * (d / sig) ** 2), 0.0)
+
+    return band_tiles(wavelength, fn, half_width, block, (sigma, truncate))
 
 
 def band_apply(
