@@ -60,6 +60,10 @@ LINE_CASES: dict[str, dict] = {
     "lines_s5000_g3.0_5000_5100": dict(
         model="marcs_s5000_g3.0", lambda_min=5000.0, lambda_max=5100.0, vmic=2.0, linelists=GES,
         description="giant, solar: MARCS 5000 K / logg 3.0 (spherical), Gaia-ESO lines + H lines"),
+    "lines_s6000_g1.0_5000_5100": dict(
+        model="marcs_s6000_g1.0", lambda_min=5000.0, lambda_max=5100.0, vmic=5.0, linelists=GES,
+        description="supergiant, solar: MARCS 6000 K / logg 1.0 (spherical; the geometry and "
+                    "scattering treatment matter most here), Gaia-ESO lines + H lines"),
     "lines_atlas9_m+0.0_5000_5100": dict(
         model="atlas9_t5750_g4.50_m+0.0", lambda_min=5000.0, lambda_max=5100.0, vmic=1.0,
         linelists=GES,
@@ -207,22 +211,36 @@ def make_lines(ref_id: str, out: Path, build: ts.Build) -> None:
     name = case.pop("model")
     llnames = case.pop("linelists")
     desc = case.pop("description")
-    s = ts.Settings(model=str(locate(name)), step=LINE_STEP,
-                    linelists=tuple(str(locate(n)) for n in llnames), **case)
-    res = ts.run(s, build=build)
-    arrays = {
-        "wavelength": res.wavelength,
-        "flux": res.flux.astype(np.float32),
-        "continuum": res.continuum.astype(np.float32),
-        "normalised": res.normalised.astype(np.float32),
-    }
-    sidecar = _common(res, name, llnames)
-    ratio = res.flux / res.continuum / np.maximum(res.normalised, 1e-5)
+    arrays: dict[str, np.ndarray] = {}
+    consistency, cpu, inputs_b, inputs_y = {}, {}, {}, {}
+    sidecar: dict = {}
+    for suffix, pure_lte in (("", False), ("_pure_lte", True)):
+        s = ts.Settings(model=str(locate(name)), step=LINE_STEP, pure_lte=pure_lte,
+                        linelists=tuple(str(locate(n)) for n in llnames), **case)
+        res = ts.run(s, build=build)
+        if not arrays:
+            arrays["wavelength"] = res.wavelength
+            sidecar = _common(res, name, llnames)
+        arrays[f"flux{suffix}"] = res.flux.astype(np.float32)
+        arrays[f"continuum{suffix}"] = res.continuum.astype(np.float32)
+        arrays[f"normalised{suffix}"] = res.normalised.astype(np.float32)
+        key = "pure_lte" if pure_lte else "scattering"
+        consistency[key] = float(np.max(np.abs(res.flux / res.continuum - res.normalised)))
+        cpu[key] = res.cpu_s
+        inputs_b[key] = ts.babsma_input(s).splitlines()
+        inputs_y[key] = ts.bsyn_input(
+            s, tuple(f"linelist{i}" for i in range(len(llnames)))).splitlines()
+    dn = np.abs(arrays["normalised_pure_lte"].astype(float) - arrays["normalised"])
     sidecar.update({
         "id": ref_id,
         "kind": "lines",
         "issue": "5 (acceptance 1)",
         "description": desc,
+        "scattering": "flux/continuum/normalised: continuum scattering as scattering "
+                      "(Turbospectrum's default); *_pure_lte: pure LTE, S = B (scattering "
+                      "counted as absorption, as Korg does)",
+        "input_babsma": inputs_b,
+        "input_bsyn": inputs_y,
         "arrays": {
             "wavelength": "float64 (n,), A, air",
             "flux": f"float32 (n,), {ts.FLUX_UNITS}",
@@ -230,11 +248,12 @@ def make_lines(ref_id: str, out: Path, build: ts.Build) -> None:
                          "opacity file",
             "normalised": "float32 (n,): bsyn's normalised column 4 pi H / F_cont, rounded by "
                           "Turbospectrum to 1e-5",
+            "flux_pure_lte, continuum_pure_lte, normalised_pure_lte": "the same with "
+                                                                       "'PURE-LTE' true (S = B)",
         },
-        "consistency": {"max_abs_flux_over_continuum_minus_normalised":
-                        float(np.max(np.abs(res.flux / res.continuum - res.normalised))),
-                        "median_ratio": float(np.median(ratio))},
-        "cpu_s": res.cpu_s,
+        "max_abs_normalised_pure_lte_minus_scattering": float(dn.max()),
+        "consistency": {"max_abs_flux_over_continuum_minus_normalised": consistency},
+        "cpu_s": cpu,
         "hydrogen_lines": "APOGEE DR17 Hlinedata (air), not Turbospectrum's bundled DATA/Hlinedata",
     })
     _write(out, ref_id, arrays, sidecar)

@@ -92,10 +92,12 @@ def test_sidecar_records_every_setting(ref_id):
         assert "scattering" in meta
 
 
+@pytest.mark.parametrize("suffix", ["", "_pure_lte"])
 @pytest.mark.parametrize("ref_id", LINE_IDS)
-def test_line_spectrum_sane(ref_id):
+def test_line_spectrum_sane(ref_id, suffix):
     arrays, meta = _load(ref_id)
-    wl, flux, cont, norm = (arrays[k] for k in ("wavelength", "flux", "continuum", "normalised"))
+    wl = arrays["wavelength"]
+    flux, cont, norm = (arrays[k + suffix] for k in ("flux", "continuum", "normalised"))
     n = wl.size
     assert n == meta["wavelength_grid"]["n"] >= 5001
     assert flux.shape == cont.shape == norm.shape == (n,)
@@ -114,6 +116,16 @@ def test_line_spectrum_sane(ref_id):
     # columns are consistent: flux / continuum equals Turbospectrum's normalised column to its
     # 1e-5 rounding (plus float32 storage, 6e-8 relative)
     assert np.max(np.abs(flux.astype(np.float64) / c - norm)) < 2e-5
+
+
+@pytest.mark.parametrize("ref_id", LINE_IDS)
+def test_scattering_vs_pure_lte_small(ref_id):
+    # Treating continuum scattering as absorption (S = B) changes normalised flux by <= 0.006
+    # (the logg 1 supergiant: 0.005; dwarfs <= 3e-4) and the continuum by <= 1 %
+    arrays, _ = _load(ref_id)
+    dn = np.abs(arrays["normalised_pure_lte"] - arrays["normalised"])
+    assert dn.max() < 0.006
+    assert np.max(np.abs(arrays["continuum_pure_lte"] / arrays["continuum"] - 1)) < 0.01
 
 
 @pytest.mark.parametrize("ref_id", CONTINUUM_IDS)
