@@ -56,6 +56,7 @@ __all__ = [
     "MIXTURES",
     "a_from_x_fe",
     "a_from_x_h",
+    "check_abundances",
     "format_abundances",
     "mass_fractions",
     "number_fractions",
@@ -372,3 +373,46 @@ def mass_fractions(a_x: Float[ArrayLike, "92"]) -> tuple[Array, Array, Array]:
     m = 10.0 ** (a_x - 12.0) * MASSES_AMU
     total = jnp.sum(m)
     return m[0] / total, m[1] / total, jnp.sum(m[2:]) / total
+
+
+#: Physical range accepted for A(X) of Z >= 2 by :func:`check_abundances` (MARCS's -99 "absent"
+#: marker is allowed as well).
+_A_RANGE = (-20.0, 13.0)
+
+
+def check_abundances(a_x: Float[ArrayLike, "92"], where: str = "abundances") -> Array:
+    """Validate an A(X) vector and return it as a float64 jax array.
+
+    Concrete input: ValueError for a shape other than (92,), NaN/inf, A(H) != 12, or A(X) outside
+    [-20, 13] for Z >= 2 (except exactly -99, MARCS's marker for an absent element). Traced
+    input (inside jit/grad): the same conditions through ``eqx.error_if``.
+    """
+    if _is_concrete(a_x):
+        a = np.asarray(a_x, dtype=np.float64)
+        if a.shape != (N_ELEMENTS,):
+            raise ValueError(f"{where}: expected shape ({N_ELEMENTS},), got {a.shape}")
+        bad = ~np.isfinite(a)
+        if bad.any():
+            z = int(np.argmax(bad)) + 1
+            raise ValueError(f"{where}: A({SYMBOLS[z - 1]}) is not finite")
+        if abs(a[0] - 12.0) > 1e-9:
+            raise ValueError(f"{where}: A(H) = {a[0]} but must be 12 by definition")
+        out = (a[1:] < _A_RANGE[0]) | (a[1:] > _A_RANGE[1])
+        out &= a[1:] != -99.0
+        if out.any():
+            z = int(np.argmax(out)) + 2
+            raise ValueError(
+                f"{where}: A({SYMBOLS[z - 1]}) = {a[z - 1]} is outside the physical range "
+                f"{list(_A_RANGE)} (did you pass [X/H] instead of A(X)?)"
+            )
+        return jnp.asarray(a)
+    a = jnp.asarray(a_x, dtype=jnp.float64)
+    if a.shape != (N_ELEMENTS,):
+        raise ValueError(f"{where}: expected shape ({N_ELEMENTS},), got {a.shape}")
+    rest = a[1:]
+    bad = (
+        ~jnp.all(jnp.isfinite(a))
+        | (jnp.abs(a[0] - 12.0) > 1e-9)
+        | jnp.any(((rest < _A_RANGE[0]) | (rest > _A_RANGE[1])) & (rest != -99.0))
+    )
+    return eqx.error_if(a, bad, f"{where}: invalid A(X) vector (NaN, A(H) != 12 or out of range)")

@@ -17,6 +17,7 @@ from jaxstro.synth.abundances import (
     MIXTURES,
     a_from_x_fe,
     a_from_x_h,
+    check_abundances,
     format_abundances,
     mass_fractions,
     number_fractions,
@@ -159,3 +160,34 @@ def test_format_abundances_nan_inside_jit():
     # inside jit the value is a tracer: eqx.error_if raises at run time (never a NaN vector)
     with pytest.raises(Exception, match="m_h is not finite"):
         jax.jit(lambda m: format_abundances(m))(jnp.nan).block_until_ready()
+
+
+def test_format_abundances_vmaps_over_metallicity():
+    m = jnp.array([-4.0, -1.0, 0.0, 1.0])
+    out = jax.vmap(lambda mh: format_abundances(mh, 0.4 * (mh < 0)))(m)
+    assert out.shape == (4, 92)
+    np.testing.assert_allclose(np.asarray(out[0]), np.asarray(format_abundances(-4.0, 0.4)))
+
+
+def test_check_abundances():
+    a = format_abundances(-1.0)
+    np.testing.assert_array_equal(np.asarray(check_abundances(a)), np.asarray(a))
+    marcs_like = np.asarray(a).copy()
+    marcs_like[42] = -99.0  # MARCS marker for an absent element is accepted
+    check_abundances(marcs_like)
+    with pytest.raises(ValueError, match="shape"):
+        check_abundances(np.zeros(10))
+    bad = np.asarray(a).copy()
+    bad[0] = 11.0
+    with pytest.raises(ValueError, match="A\\(H\\) = 11.0"):
+        check_abundances(bad)
+    bad = np.asarray(a).copy()
+    bad[25] = np.nan
+    with pytest.raises(ValueError, match="A\\(Fe\\) is not finite"):
+        check_abundances(bad)
+    bad = np.asarray(a).copy()
+    bad[5] = 0.3 - 40  # absurd
+    with pytest.raises(ValueError, match="A\\(C\\) = .* outside the physical range"):
+        check_abundances(bad)
+    with pytest.raises(Exception, match="invalid A\\(X\\) vector"):
+        jax.block_until_ready(jax.jit(check_abundances)(jnp.asarray(bad)))
