@@ -170,6 +170,15 @@ def make_continuum(ref_id: str, out: Path, build: ts.Build) -> None:
             sidecar["input_babsma"] = {}
             sidecar["input_bsyn"] = {}
         arrays[f"continuum_{key}"] = res.continuum.astype(np.float32)
+        if key == "scattering":
+            op = res.continuum_opacity
+            ow = op["wavelength"]
+            sel = (ow >= s.lambda_min) & (ow <= s.lambda_max) & (np.abs(ow / 100 - np.round(
+                ow / 100)) < 1e-9)
+            arrays["ts_opacity_wavelength"] = ow[sel]
+            arrays["ts_kappa_abs"] = op["kappa_abs"][:, sel].astype(np.float32)
+            arrays["ts_sigma_scat"] = op["sigma_scat"][:, sel].astype(np.float32)
+            arrays["ts_kappa_std"] = op["kappa_std"]
         sidecar["input_babsma"][key] = ts.babsma_input(s).splitlines()
         sidecar["input_bsyn"][key] = ts.bsyn_input(s, ()).splitlines()
         sidecar.setdefault("cpu_s", {})[key] = res.cpu_s
@@ -198,6 +207,13 @@ def make_continuum(ref_id: str, out: Path, build: ts.Build) -> None:
                 "dyn cm^-2; g cm^-3), printed by babsma to 4 significant digits. ATLAS9: "
                 "Turbospectrum's own tau_5000 from RHOX and Pe = XNE k T; MARCS: model T, Pe "
                 "(and tau_5000), Pg recomputed",
+            "ts_opacity_wavelength": "float64 (m,): every 100 A from 3000 to 15000 A (air)",
+            "ts_kappa_abs, ts_sigma_scat": "float32 (n_layers, m): babsma's continuous "
+                "absorption (stimulated emission included) and scattering coefficients in cm^2 "
+                "per gram of stellar matter (x ts_model_rho for cm^-1), scattering mode, 5 "
+                "significant digits",
+            "ts_kappa_std": "float64 (n_layers,): absorption + scattering at 5000 A, cm^2/g "
+                            "(Turbospectrum's standard opacity that defines tau_5000)",
         },
         "precision": "bsyn prints flux to 6 significant digits (relative 5e-6)",
     })

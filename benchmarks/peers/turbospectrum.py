@@ -275,6 +275,7 @@ class Result:
     wall_s: dict[str, float]
     settings: Settings
     model_structure: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    continuum_opacity: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def _run_exe(exe: Path, text: str, cwd: Path, log: str) -> tuple[float, float]:
@@ -343,6 +344,33 @@ def parse_opac_wavelengths(path: Path) -> np.ndarray:
     return np.asarray(vals[:n])
 
 
+def parse_opacity_file(path: Path) -> dict[str, np.ndarray]:
+    """babsma's continuous-opacity file: per layer and continuum wavelength, in cm^2 per gram.
+
+    Returns ``wavelength`` (n_lambda,), ``kappa_abs`` and ``sigma_scat`` (n_layers, n_lambda):
+    absorption (stimulated emission included) and scattering coefficients per gram of stellar
+    matter (multiply by ``rho`` for cm^-1); ``kappa_std`` (n_layers,): absorption + scattering at
+    the standard wavelength (5000 Å); ``rho`` (n_layers,) g cm^-3; ``tau`` (n_layers,) tau_5000.
+    babsma stores kappa/kappa_std to 5 significant digits. In pure-LTE mode scattering is
+    already added to ``kappa_abs`` and ``sigma_scat`` is 0.
+    """
+    with open(path) as fh:
+        ntau = int(fh.readline().split()[1])
+        n = int(fh.readline().split()[0])
+        tokens = fh.read().split()
+    wl = np.asarray(tokens[:n], dtype=np.float64)
+    vals = np.asarray(tokens[n:], dtype=np.float64)
+    per = 8 + 2 * n
+    if vals.size != ntau * per:
+        raise ValueError(f"{path}: expected {ntau} layers x {per} values, found {vals.size}")
+    vals = vals.reshape(ntau, per)
+    head, xs = vals[:, :8], vals[:, 8:].reshape(ntau, n, 2)
+    std = head[:, 7]
+    return {"wavelength": wl, "kappa_abs": xs[:, :, 0] * std[:, None],
+            "sigma_scat": xs[:, :, 1] * std[:, None], "kappa_std": std, "rho": head[:, 5],
+            "tau": head[:, 1]}
+
+
 def parse_spectrum(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """bsyn flux output: wavelength, normalised flux (rounded 1e-5), flux."""
     arr = np.loadtxt(path, usecols=(0, 1, 2), comments="#")
@@ -375,6 +403,7 @@ def run(settings: Settings, build: Build | None = None, workdir: str | os.PathLi
         abund = parse_abundances(blog)
         structure = parse_model_structure(blog)
         cont_wl = parse_opac_wavelengths(tmp / "model.opac")
+        opacity = parse_opacity_file(tmp / "model.opac")
         cpu["bsyn"], wall["bsyn"] = _run_exe(
             build.bsyn, bsyn_input(settings, tuple(ll_names), result="spectrum.txt"), tmp,
             "bsyn.log")
@@ -396,7 +425,8 @@ def run(settings: Settings, build: Build | None = None, workdir: str | os.PathLi
                                f"({expected.size} points)")
         return Result(wavelength=expected, flux=flux, continuum=cont, normalised=norm,
                       abundances=abund, n_lines=n_lines, continuum_wavelengths=cont_wl,
-                      cpu_s=cpu, wall_s=wall, settings=settings, model_structure=structure)
+                      cpu_s=cpu, wall_s=wall, settings=settings, model_structure=structure,
+                      continuum_opacity=opacity)
     finally:
         if not keep and workdir is None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -156,6 +156,14 @@ def test_continuum_sane(ref_id):
     assert np.all(np.diff(tau) > 0)
     for k in ("ts_model_T", "ts_model_Pe", "ts_model_Pg", "ts_model_rho"):
         assert arrays[k].shape == tau.shape and np.all(arrays[k] > 0)
+    # babsma's continuous opacity per layer (cm^2/g): positive, and at 5000 A absorption +
+    # scattering is the standard opacity that defines tau_5000 (5 significant digits stored)
+    ow = arrays["ts_opacity_wavelength"]
+    ka, ss, kstd = arrays["ts_kappa_abs"], arrays["ts_sigma_scat"], arrays["ts_kappa_std"]
+    assert ka.shape == ss.shape == (tau.size, ow.size) and kstd.shape == tau.shape
+    assert np.all(ka > 0) and np.all(ss >= 0) and np.all(kstd > 0)
+    j = int(np.flatnonzero(ow == 5000.0)[0])
+    np.testing.assert_allclose(ka[:, j] + ss[:, j], kstd, rtol=2e-4)
 
 
 def test_solar_continuum_at_5000():
