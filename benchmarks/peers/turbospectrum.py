@@ -37,7 +37,9 @@ erg s^-1 cm^-2 Å^-1.
 
 ``time_turbospectrum()`` re-times the two standard workloads on this machine (CPU seconds of the
 child processes), or returns ``None`` when no build is found; ``python -m
-benchmarks.peers.turbospectrum`` prints them.
+benchmarks.peers.turbospectrum`` prints them. ``timing_for_benchmark()`` falls back to the stored
+numbers (labelled ``"stored"``) when there is no build; ``load_reference(id)`` reads a stored
+reference from ``tests/synth/reference/`` (arrays, settings).
 """
 
 from __future__ import annotations
@@ -492,6 +494,42 @@ def time_turbospectrum(repeats: int = 3, build: Build | None = None) -> dict | N
             "settings": settings_dict(s),
         }
     return out
+
+
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "tests" / "synth" / "reference"
+
+
+def load_reference(ref_id: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Stored reference ``ref_id`` (e.g. ``"lines_sun_5000_5100"``): (arrays, settings sidecar)."""
+    import json
+
+    npz = REFERENCE_DIR / f"{ref_id}.npz"
+    if not npz.is_file():
+        known = sorted(p.stem for p in REFERENCE_DIR.glob("*.npz"))
+        raise ValueError(f"no stored Turbospectrum reference {ref_id!r}; known: {known}")
+    with np.load(npz) as z:
+        arrays = {k: z[k] for k in z.files}
+    return arrays, json.loads(npz.with_suffix(".json").read_text())
+
+
+def stored_timing() -> dict:
+    """The timing stored with the references (``turbospectrum_timing.json``)."""
+    import json
+
+    return json.loads((REFERENCE_DIR / "turbospectrum_timing.json").read_text())
+
+
+def timing_for_benchmark(repeats: int = 3) -> dict:
+    """Re-time Turbospectrum here when a build is present, else the stored numbers.
+
+    Returns ``{"source": "measured" | "stored", "workloads": {...}}`` so a benchmark can say which.
+    """
+    fresh = time_turbospectrum(repeats=repeats)
+    if fresh is not None:
+        return {"source": "measured", "workloads": fresh}
+    doc = stored_timing()
+    return {"source": "stored", "date_utc": doc["date_utc"], "machine": doc["machine"],
+            "workloads": doc["workloads"]}
 
 
 def settings_dict(s: Settings) -> dict:

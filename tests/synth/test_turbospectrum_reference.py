@@ -217,6 +217,13 @@ def test_wrapper_skips_cleanly_without_build(monkeypatch, tmp_path):
     assert ts.time_turbospectrum() is None
     with pytest.raises(ts.TurbospectrumNotFound):
         ts.require_build()
+    # benchmarks then fall back to the stored timing, labelled as such
+    t = ts.timing_for_benchmark()
+    assert t["source"] == "stored" and "ges_5000_5100" in t["workloads"]
+    arrays, meta = ts.load_reference("lines_sun_5000_5100")
+    assert meta["id"] == "lines_sun_5000_5100" and arrays["flux"].size == 10001
+    with pytest.raises(ValueError, match="no stored"):
+        ts.load_reference("nope")
 
 
 @pytest.mark.needs_data
