@@ -1,0 +1,48 @@
+"""Spectral lines: line lists, species, the Voigt profile.
+
+LineList        transitions sorted by vacuum wavelength (pytree of per-line arrays)
+make_linelist   validate + sort per-line columns; ``concatenate`` merges lists
+read_linelist   format-sniffing reader: VALD (short/long, stellar/all, air/vacuum), Kurucz gfall
+                and molecular, MOOG, Turbospectrum (atomic and molecular), Korg HDF5 and CSV
+species         ``species_from_name``, ``species_from_*_code``, ``isotopic_fraction``
+voigt           ``faddeeva``, ``voigt_hjerting``, ``voigt_profile`` (Weideman 1994, N = 32)
+"""
+
+from ._linelist import (
+    VDW_ABO,
+    VDW_LOG_GAMMA,
+    VDW_UNSOLD,
+    LineList,
+    concatenate,
+    make_linelist,
+    vdw_from_packed,
+)
+from ._readers import (
+    read_korg_csv,
+    read_korg_h5,
+    read_kurucz,
+    read_kurucz_molecular,
+    read_linelist,
+    read_moog,
+    read_turbospectrum,
+    read_vald,
+)
+from ._species import (
+    constituents,
+    isotopic_fraction,
+    log_isotopic_fraction,
+    species_from_kurucz_code,
+    species_from_moog_code,
+    species_from_name,
+    species_from_turbospectrum_code,
+)
+from .voigt import faddeeva, voigt_hjerting, voigt_profile
+
+__all__ = [
+    "VDW_ABO", "VDW_LOG_GAMMA", "VDW_UNSOLD", "LineList", "concatenate", "constituents",
+    "faddeeva", "isotopic_fraction", "log_isotopic_fraction", "make_linelist", "read_korg_csv",
+    "read_korg_h5", "read_kurucz", "read_kurucz_molecular", "read_linelist", "read_moog",
+    "read_turbospectrum", "read_vald", "species_from_kurucz_code", "species_from_moog_code",
+    "species_from_name", "species_from_turbospectrum_code", "vdw_from_packed", "voigt_hjerting",
+    "voigt_profile",
+]  # fmt: skip
