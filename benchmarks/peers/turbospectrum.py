@@ -512,6 +512,29 @@ def load_reference(ref_id: str) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, json.loads(npz.with_suffix(".json").read_text())
 
 
+def compare_normalised(ref_id: str, wavelength: np.ndarray, normalised: np.ndarray, *,
+                       pure_lte: bool = False) -> dict:
+    """rms / max |difference| of a normalised spectrum against stored reference ``ref_id``.
+
+    ``wavelength`` must be the reference's air grid (checked to 1e-6 Å); the issue-5 acceptance is
+    rms <= 0.005 and max <= 0.03. ``pure_lte`` compares with the S = B variant.
+    """
+    arrays, _ = load_reference(ref_id)
+    ref = arrays["normalised_pure_lte" if pure_lte else "normalised"].astype(np.float64)
+    wavelength = np.asarray(wavelength, dtype=np.float64)
+    if wavelength.shape != arrays["wavelength"].shape or np.max(
+            np.abs(wavelength - arrays["wavelength"])) > 1e-6:
+        raise ValueError(f"wavelengths differ from {ref_id}'s grid (air, "
+                         f"{arrays['wavelength'][0]}..{arrays['wavelength'][-1]} A, "
+                         f"{arrays['wavelength'].size} points)")
+    d = np.asarray(normalised, dtype=np.float64) - ref
+    if not np.all(np.isfinite(d)):
+        raise ValueError("normalised flux has non-finite values")
+    i = int(np.argmax(np.abs(d)))
+    return {"rms": float(np.sqrt(np.mean(d**2))), "max_abs": float(abs(d[i])),
+            "at_wavelength": float(wavelength[i]), "mean": float(d.mean())}
+
+
 def stored_timing() -> dict:
     """The timing stored with the references (``turbospectrum_timing.json``)."""
     import json

@@ -224,6 +224,15 @@ def test_wrapper_skips_cleanly_without_build(monkeypatch, tmp_path):
     assert meta["id"] == "lines_sun_5000_5100" and arrays["flux"].size == 10001
     with pytest.raises(ValueError, match="no stored"):
         ts.load_reference("nope")
+    # the comparison helper: a reference against itself is zero; against its S = B variant it
+    # reports the stored scattering-vs-LTE difference
+    wl = arrays["wavelength"]
+    assert ts.compare_normalised("lines_sun_5000_5100", wl, arrays["normalised"])["max_abs"] == 0
+    c = ts.compare_normalised("lines_sun_5000_5100", wl, arrays["normalised_pure_lte"])
+    assert c["max_abs"] == pytest.approx(meta["max_abs_normalised_pure_lte_minus_scattering"],
+                                         abs=1e-6)
+    with pytest.raises(ValueError, match="wavelengths differ"):
+        ts.compare_normalised("lines_sun_5000_5100", wl + 0.01, arrays["normalised"])
 
 
 @pytest.mark.needs_data
