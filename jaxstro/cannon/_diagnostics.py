@@ -6,7 +6,6 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.stats import norm
 from jaxtyping import Array, Float
 
 
@@ -64,15 +63,16 @@ def conditional_cdf_at_diagonal(true, inferred, grid):
     With a product kernel the conditional CDF is closed form:
     ``sum_i K_h2(g - inf_i) Phi((g - true_i)/h1) / sum_i K_h2(g - inf_i)``.
     """
-    true = jnp.asarray(true)
-    inferred = jnp.asarray(inferred)
-    h1 = silverman_bandwidth(np.asarray(true), 2)
-    h2 = silverman_bandwidth(np.asarray(inferred), 2)
-    g = jnp.asarray(grid)[:, None]
+    from scipy.special import ndtr
+
+    true = np.asarray(true, float)
+    inferred = np.asarray(inferred, float)
+    h1 = silverman_bandwidth(true, 2)
+    h2 = silverman_bandwidth(inferred, 2)
+    g = np.asarray(grid, float)[:, None]
     logk = -0.5 * ((g - inferred[None, :]) / h2) ** 2
-    k = jnp.exp(logk - jnp.max(logk, axis=1, keepdims=True))
-    cdf = jnp.sum(k * norm.cdf((g - true[None, :]) / h1), axis=1) / jnp.sum(k, axis=1)
-    return cdf
+    k = np.exp(logk - np.max(logk, axis=1, keepdims=True))
+    return np.sum(k * ndtr((g - true[None, :]) / h1), axis=1) / np.sum(k, axis=1)
 
 
 def extrapolation_bounds(
@@ -88,8 +88,9 @@ def extrapolation_bounds(
     For each label, ``p(l_true, l_inferred)`` is approximated by a Gaussian KDE (Silverman
     bandwidth); at each inferred value g we compute ``c(g) = P(l_true < g | l_inferred = g)``.
     The model over-predicts 90 % of the time where ``c > level`` and under-predicts where
-    ``c < 1 - level``. The bounds are the first such crossings going outward from the median of
-    the inferred values (the grid spans the inferred range).
+    ``c < 1 - level``. The bounds delimit the longest run of grid points (spanning the inferred
+    range) where neither happens; +-inf where that run reaches the end of the data, NaN if the
+    model is biased everywhere.
     """
     true = np.asarray(true, float)
     inferred = np.asarray(inferred, float)
@@ -101,12 +102,18 @@ def extrapolation_bounds(
         t, x = true[ok, j], inferred[ok, j]
         grid = np.linspace(x.min(), x.max(), n_grid)
         c = np.asarray(conditional_cdf_at_diagonal(t, x, grid))
-        bad = (c > level) | (c < 1.0 - level)
-        i0 = int(np.clip(np.searchsorted(grid, np.median(x)), 0, n_grid - 1))
-        below = np.flatnonzero(bad[:i0])
-        above = np.flatnonzero(bad[i0:])
-        lo.append(grid[below[-1] + 1] if below.size else -np.inf)
-        hi.append(grid[i0 + above[0] - 1] if above.size else np.inf)
+        good = (c <= level) & (c >= 1.0 - level)
+        if not good.any():
+            lo.append(np.nan)
+            hi.append(np.nan)
+            continue
+        # the longest run of consecutive unbiased grid points
+        edges = np.diff(np.concatenate([[0], good.astype(int), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+        k = int(np.argmax(stops - starts))
+        i0, i1 = starts[k], stops[k]
+        lo.append(grid[i0] if i0 > 0 else -np.inf)
+        hi.append(grid[i1] if i1 < n_grid - 1 else np.inf)
     return ExtrapolationBounds(jnp.asarray(lo), jnp.asarray(hi), tuple(label_names))
 
 

@@ -55,7 +55,7 @@ def synthetic():
 def test_synthetic_training_recovers_scatter_and_model(synthetic):
     true, m, sigma, _, _ = synthetic
     s_fit, s_true = np.asarray(m.scatter), np.asarray(true.scatter)
-    # per-pixel ML s from 447 stars with sigma=0.01: the s^2 estimate has sd ~ sqrt(2/447)(s^2+sigma^2)
+    # per-pixel ML s from 447 stars, sigma=0.01: sd(s^2) ~ sqrt(2/447) (s^2 + sigma^2)
     # so individual s are noisy; the mean over 100 pixels must agree within 10 %
     assert abs(np.mean(s_fit) / np.mean(s_true) - 1) < 0.1
     # model spectra agree to a fraction of the noise over the training label range
