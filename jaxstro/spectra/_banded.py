@@ -128,8 +128,14 @@ def band_apply(
     pad_right = n_blocks * block - n + half_width
     pad = [(0, 0)] * (v.ndim - 1) + [(half_width, pad_right)]
     vp = jnp.pad(v, pad)
-    windows = vp[..., idx_in + half_width]  # (..., n_blocks, window)
-    out = jnp.einsum(
-        "...bw,bow->...bo", windows, tiles.astype(v.dtype), precision=jax.lax.Precision.HIGHEST
+    flat = vp.reshape(-1, vp.shape[-1])  # (M, n_padded)
+    windows = jnp.transpose(flat[:, idx_in + half_width], (1, 0, 2))  # (n_blocks, M, window)
+    # batched matmul over blocks: (n_blocks, M, window) x (n_blocks, block, window) -> (nb, M, B)
+    out = jax.lax.dot_general(
+        windows,
+        tiles.astype(v.dtype),
+        (((2,), (2,)), ((0,), (0,))),
+        precision=jax.lax.Precision.HIGHEST,
     )
+    out = jnp.transpose(out, (1, 0, 2))
     return out.reshape(*v.shape[:-1], n_blocks * block)[..., :n]
