@@ -458,3 +458,22 @@ def test_interpolation_errors_inside_jit_and_vmap(atlas9_grid):
         jax.block_until_ready(f(teffs.at[1].set(7500.0), loggs, mhs))
     with pytest.raises(Exception, match="does not contain"):
         jax.block_until_ready(f(teffs.at[2].set(6500.0), loggs.at[2].set(0.2), mhs))
+
+
+@pytest.mark.needs_data
+def test_atlas9_sun_matches_marcs_sun_on_rosseland_scale():
+    """Independent check of the derived tau_Ross: the Castelli-Kurucz solar model (5772/4.438)
+    and the MARCS solar model (5777/4.44, which lists lgTauR) agree in T(tau_Ross) to 0.2 % and in
+    log Pg(tau_Ross) to 0.003 dex for -3 <= log tau_Ross <= 0 (measured); tolerances 0.5 % and
+    0.01 dex (the two codes differ in opacities and convection, not only in our integration)."""
+    from jaxstro.synth.atmosphere import read_atlas9_model
+
+    a = read_atlas9_model("atlas9_kurucz_sun")
+    m = read_marcs_model("marcs_sun")
+    x = np.linspace(-3.0, 0.0, 13)
+    lt = np.log10(a.tau_ross)
+    t_a, t_m = np.interp(x, lt, a.temperature), np.interp(x, m.lg_tau_ross, m.temperature)
+    p_a = np.interp(x, lt, np.log10(a.pressure))
+    p_m = np.interp(x, m.lg_tau_ross, np.log10(m.pg))
+    assert np.abs(t_a / t_m - 1).max() < 5e-3
+    assert np.abs(p_a - p_m).max() < 0.01

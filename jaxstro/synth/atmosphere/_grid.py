@@ -12,7 +12,15 @@ standard log tau_Ross grid, and the PFANT models resampled to log tau_Ross = -3.
 interpax in three dimensions: ``method="cubic"`` (default; piecewise-cubic Hermite with
 finite-difference slopes: C1, exact at the nodes, differentiable in Teff/logg/[M/H]) or
 ``"linear"`` (trilinear). This is the approach of MARCS/Korg-style interpolators (Wheeler et al.
-2024 interpolate MARCS layer by layer).
+2024 interpolate MARCS layer by layer). Only the 4x4x4 block of nodes around the requested cell is
+handed to interpax (identical result, tested to 1e-12 K against interpolating the whole grid).
+
+Accuracy (leave-one-out at twice the grid spacing: every interior node removed in turn along one
+axis and re-interpolated from the rest, cubic, max |dT/T| over tau_Ross = 1e-3 ... 10):
+ATLAS9 median 0.6 % / 0.4 % / 0.7 % (Teff / logg / [M/H] held out), 90th percentile 2.1 % /
+1.8 % / 1.1 %; PFANT MARCS median 0.2-0.3 %, 90th percentile 0.6-1.5 %. The largest errors (up
+to 20 %) are in the two deepest ATLAS9 layers (log tau_Ross ~ 2) of hot low-gravity models, where
+T(tau) is steepest. Interpolating at the real grid spacing is more accurate than these numbers.
 
 Missing nodes. Irregular grids are stored on their bounding lattice with a boolean ``valid`` mask.
 A request is allowed only if all 8 corners of its lattice cell are real models; otherwise a
