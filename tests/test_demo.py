@@ -1,0 +1,20 @@
+"""`jaxstro demo --quick` runs end to end and writes its summary and figures."""
+
+import json
+
+import pytest
+
+from jaxstro.cli import main
+
+
+@pytest.mark.needs_data
+def test_demo_quick(tmp_path, capsys):
+    assert main(["demo", "--quick", "-o", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) >= {"spectra", "cannon", "disentangle"}
+    # the normalised LAMOST spectrum sits at the continuum (median within 2 %)
+    assert abs(summary["spectra"]["median_normalised_flux"] - 1) < 0.02
+    # The Cannon on 100 APOGEE pixels recovers Teff to better than 300 K on held-out giants
+    assert summary["cannon"]["scatter"]["TEFF"] < 300
+    assert (tmp_path / "lamost_normalised.png").stat().st_size > 10_000
+    assert (tmp_path / "cannon_one_to_one.png").exists()
