@@ -220,9 +220,9 @@ def interpolate_atmosphere(
     require_x64("interpolate_atmosphere")
     if method not in ("cubic", "linear"):
         raise ValueError(f"method must be 'cubic' or 'linear', got {method!r}")
-    axes = (np.asarray(grid.teff), np.asarray(grid.logg), np.asarray(grid.m_h))
     names = ("Teff", "logg", "[M/H]")
-    if _is_concrete(teff, logg, m_h):
+    if _is_concrete(teff, logg, m_h, grid.teff, grid.valid, grid.alpha_m):
+        axes = (np.asarray(grid.teff), np.asarray(grid.logg), np.asarray(grid.m_h))
         q = [float(np.asarray(v)) for v in (teff, logg, m_h)]
         for nm, ax, v in zip(names, axes, q, strict=True):
             if not np.isfinite(v):

@@ -94,13 +94,6 @@ class MarcsModel:
         return self.atmosphere.spherical
 
 
-def _header_value(lines: list[str], key: str, path: Path) -> list[float]:
-    for line in lines:
-        if key.lower() in line.lower():
-            return _floats(line.split(key)[0] if key in line else line)
-    raise ValueError(f"{path}: MARCS header line containing {key!r} not found")
-
-
 def _table(lines: list[str], start: int, n: int, ncol: int, what: str, path: Path) -> np.ndarray:
     rows = []
     for i in range(start, start + n):
