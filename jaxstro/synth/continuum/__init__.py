@@ -1,0 +1,148 @@
+"""Continuum opacity: one file per source family, combined by ``continuum_absorption``.
+
+Sources (each module's docstring gives its reference and treatment):
+
+- ``hydrogenic``      H I bound-free (Nahar 2021 n <= 6, Kramers n = 7..40); hydrogenic free-free
+- ``hminus``          H- bound-free (McLaughlin et al. 2017), free-free (Bell & Berrington 1987)
+- ``h2plus``          H2+ bound-free + free-free (Bates 1952)
+- ``heminus``         He- free-free (John 1994)
+- ``metals_bf``       TOPBase metal bound-free; hydrogenic approximation for C I, Si I, Fe I
+- ``positive_ion_ff`` free-free of all ions of charge 1 and 2, van Hoof et al. (2014) Gaunt factors
+- ``scattering``      Thomson; Rayleigh by H I, He I, H2
+
+``alpha = continuum_absorption(nu, T, ne, n, data)`` evaluates one layer (vmap over layers): the
+sum of all absorption AND scattering coefficients [cm^-1] (scattering is included and treated as
+absorption by ``synthesize``; ``continuum_scattering`` gives the scattering part alone). Stimulated
+emission is included in every absorption term. Species densities ``n`` are the chemical-
+equilibrium dict (keys "H I", "H II", "He I", "HH", "Fe I", ...); missing species count as zero.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .h2plus import h2plus_bf_ff
+from .heminus import heminus_ff
+from .hminus import HminusBF, hminus_bf, hminus_ff, load_hminus_bf
+from .hydrogenic import HydrogenBF, h_i_bf, load_hydrogen_bf
+from .metals_bf import MetalBF, load_metal_bf, metal_bf
+from .positive_ion_ff import GauntFF, ion_densities, load_gaunt_ff, positive_ion_ff
+from .scattering import rayleigh, thomson
+
+__all__ = [
+    "ContinuumData",
+    "load_continuum_data",
+    "continuum_absorption",
+    "continuum_scattering",
+    "continuum_components",
+]
+
+
+class ContinuumData(eqx.Module):
+    """All tables the continuum sources need (a pytree; pass it into jitted functions)."""
+
+    hydrogen_bf: HydrogenBF
+    hminus_bf: HminusBF
+    gaunt_ff: GauntFF
+    metal_bf: MetalBF
+    # partition functions U(T) on a uniform ln T grid, for "H I", "He I" and metal_bf.species
+    partition_table: Float[Array, "n_species n_lnT"]
+    partition_species: tuple = eqx.field(static=True)
+    lnT0: float = eqx.field(static=True)
+    dlnT: float = eqx.field(static=True)
+
+    def partition_function(self, species: str, T):
+        """U(T) of ``species`` (linear in ln T)."""
+        k = self.partition_species.index(species)
+        return self._interp_U(T)[k]
+
+    def _interp_U(self, T):
+        n = self.partition_table.shape[1]
+        t = jnp.clip((jnp.log(T) - self.lnT0) / self.dlnT, 0.0, n - 1.0)
+        i = jnp.clip(jnp.floor(t).astype(jnp.int32), 0, n - 2)
+        w = t - i
+        return self.partition_table[:, i] * (1 - w) + self.partition_table[:, i + 1] * w
+
+
+def load_continuum_data(*, n_nu_metals: int = 6000, n_T_metals: int = 24) -> ContinuumData:
+    """Load every continuum table from the data registry (a few seconds; cached metal tables)."""
+    import h5py
+
+    from jaxstro.data import locate
+
+    metal_species = tuple(
+        list(__import__("jaxstro.synth.continuum.metals_bf", fromlist=["x"]).TOPBASE_SPECIES)
+        + list(__import__("jaxstro.synth.continuum.metals_bf", fromlist=["x"]).HYDROGENIC_SPECIES)
+    )
+    species = ("H I", "He I") + metal_species
+    with h5py.File(locate("atomic_partition_functions"), "r") as f:
+        lnT0 = float(f["logT_min"][()])
+        dlnT = float(f["logT_step"][()])
+        table = np.stack([np.asarray(f[s][()], dtype=np.float64) for s in species])
+    # ground-term weights for the hydrogenic metals: U at the lowest tabulated T (~1 K)
+    g0 = tuple((s, float(table[species.index(s), 0])) for s in ("C I", "Si I", "Fe I"))
+    metals = load_metal_bf(n_nu=n_nu_metals, n_T=n_T_metals, ground_weights=g0)
+    if tuple(metals.species) != metal_species:
+        raise ValueError("continuum: metal species order mismatch")
+    return ContinuumData(
+        load_hydrogen_bf(), load_hminus_bf(), load_gaunt_ff(), metals, jnp.asarray(table),
+        species, lnT0, dlnT,
+    )  # fmt: skip
+
+
+def _get(n: dict, key: str, like):
+    v = n.get(key)
+    return jnp.zeros_like(like) if v is None else v
+
+
+def continuum_components(nu, T, ne, n: dict, data: ContinuumData) -> dict:
+    """Each continuum source separately [cm^-1], a dict of (n_nu,) arrays (one layer)."""
+    nu = jnp.asarray(nu)
+    U = data._interp_U(T)
+    U_HI, U_HeI = U[0], U[1]
+    n_HI = _get(n, "H I", T)
+    n_HII = _get(n, "H II", T)
+    n_HeI = _get(n, "He I", T)
+    n_H2 = _get(n, "HH", T)
+    n_HI_ground = 2.0 * n_HI / U_HI
+    n_HeI_ground = n_HeI / U_HeI
+    z1, z2 = ion_densities(n)
+    metal_n = jnp.stack([_get(n, s, T) for s in data.metal_bf.species])
+    return {
+        "H I bf": h_i_bf(nu, T, n_HI, U_HI, data.hydrogen_bf),
+        "H- bf": hminus_bf(nu, T, ne, n_HI_ground, data.hminus_bf),
+        "H- ff": hminus_ff(nu, T, ne, n_HI_ground),
+        "H2+": h2plus_bf_ff(nu, T, n_HI_ground, n_HII),
+        "He- ff": heminus_ff(nu, T, ne, n_HeI_ground),
+        "metal bf": metal_bf(nu, T, metal_n, U[2:], data.metal_bf),
+        "ion ff": positive_ion_ff(nu, T, ne, jnp.asarray(z1) + 0.0 * T, jnp.asarray(z2) + 0.0 * T,
+                                  data.gaunt_ff),  # fmt: skip
+        "Thomson": thomson(ne) * jnp.ones_like(nu),
+        "Rayleigh": rayleigh(nu, n_HI_ground, n_HeI_ground, n_H2),
+    }
+
+
+def continuum_absorption(
+    nu: Float[Array, " n_nu"],
+    T: Float[Array, ""],
+    ne: Float[Array, ""],
+    n: dict,
+    data: ContinuumData,
+) -> Float[Array, " n_nu"]:
+    """Total continuum opacity [cm^-1] (absorption + scattering) of one layer at ``nu`` [Hz].
+
+    ``T`` [K], ``ne`` [cm^-3] free electrons, ``n`` species densities [cm^-3]. vmap over layers.
+    """
+    comps = continuum_components(nu, T, ne, n, data)
+    return sum(comps.values())
+
+
+def continuum_scattering(nu, T, ne, n: dict, data: ContinuumData) -> Float[Array, " n_nu"]:
+    """The scattering part (Thomson + Rayleigh) of ``continuum_absorption`` [cm^-1]."""
+    U = data._interp_U(T)
+    n_HI_ground = 2.0 * _get(n, "H I", T) / U[0]
+    n_HeI_ground = _get(n, "He I", T) / U[1]
+    return thomson(ne) + rayleigh(jnp.asarray(nu), n_HI_ground, n_HeI_ground, _get(n, "HH", T))

@@ -1,0 +1,127 @@
+"""Hydrogen and hydrogenic continua: H I bound-free and the hydrogenic free-free formula.
+
+H I bound-free (photoionisation from levels n = 1..``N_MAX``):
+
+    alpha = n_HI / U_HI(T) * sum_n exp(-E_n / kT) sigma_n(nu) * (1 - exp(-h nu / kT))
+
+with E_n = Ry_H (1 - 1/n^2) the excitation energy of level n. For n <= 6 sigma_n is the
+Opacity-Project / NORAD cross-section of Nahar (2021) (registry ``h_bf_cross_sections_nahar``,
+summed over l with weights 2(2l+1), so the level degeneracy 2n^2 is already included). For
+7 <= n <= ``N_MAX`` the Kramers cross-section with unit Gaunt factor is used,
+sigma_n = 2 n^2 * 64 pi^4 m e^10 / (3 sqrt(3) c h^6) / (n^5 nu^3) (Mihalas 1978, eq. 4-114).
+The sum is cut at n = ``N_MAX`` = 40 without level dissolution (no Hummer-Mihalas occupation
+probabilities, unlike Korg): edges are sharp, which matters only within a few Å of the series
+limits.
+
+Free-free (``hydrogenic_ff``): the Kramers free-free coefficient times the thermally averaged
+non-relativistic Gaunt factor of van Hoof et al. (2014), see ``positive_ion_ff``:
+
+    alpha = (4 e^6 / (3 m h c)) sqrt(2 pi / (3 k m)) Z^2 n_e n_ion g_ff / (sqrt(T) nu^3)
+            * (1 - exp(-h nu / kT))
+
+(Rybicki & Lightman 1979, eq. 5.18b, with stimulated emission). H I free-free (H II + e) is the
+Z = 1 case and is computed in ``positive_ion_ff`` together with all other ions.
+
+Stimulated emission: every bound-free and free-free coefficient in this package includes the
+factor (1 - exp(-h nu / kT)) (tables that already include it, Bell & Berrington 1987 and John 1994,
+are used as is).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ._constants import RydbergH_eV, c_cgs, e_esu, h_cgs, h_eV, k_cgs, k_eV, m_e
+
+N_TABLE = 6  # levels taken from the Nahar table
+N_MAX = 40  # highest level in the explicit sum
+
+# Kramers bound-free constant: sigma_n = KRAMERS_BF * Z^4 / (n^5 nu^3) per state (cm^2, nu in Hz)
+KRAMERS_BF = float(64 * np.pi**4 * m_e * e_esu**10 / (3 * np.sqrt(3) * c_cgs * h_cgs**6))
+# free-free constant: alpha = FF_CONST Z^2 ne n_ion g / (sqrt(T) nu^3) (1 - e^{-h nu/kT})
+FF_CONST = float(
+    4 * e_esu**6 / (3 * m_e * h_cgs * c_cgs) * np.sqrt(2 * np.pi / (3 * k_cgs * m_e))
+)
+
+
+def hydrogenic_bf_sigma(nu, n, Z=1.0):
+    """Kramers (unit Gaunt factor) photoionisation cross-section [cm^2] of the whole shell n of a
+    hydrogenic ion of charge Z, summed over its 2n^2 states; zero below the edge Z^2 Ry / n^2."""
+    chi = Z**2 * RydbergH_eV / n**2
+    s = 2 * n**2 * KRAMERS_BF * Z**4 / (n**5 * nu**3)
+    return jnp.where(h_eV * nu >= chi, s, 0.0)
+
+
+class HydrogenBF(eqx.Module):
+    """Tabulated H I photoionisation cross-sections for n = 1..6 (Nahar 2021)."""
+
+    energy_eV: Float[Array, "6 n_pts"]
+    sigma_cm2: Float[Array, "6 n_pts"]
+
+
+def load_hydrogen_bf() -> HydrogenBF:
+    """Read registry ``h_bf_cross_sections_nahar`` (E in eV, sigma in Mb -> cm^2)."""
+    from jaxstro.data import load_hdf5
+
+    d = load_hdf5("h_bf_cross_sections_nahar")
+    n = np.asarray(d["n"])
+    order = np.argsort(n)[:N_TABLE]
+    if not np.array_equal(n[order], np.arange(1, N_TABLE + 1)):
+        raise ValueError("h_bf_cross_sections_nahar: expected rows for n = 1..6")
+    E = np.asarray(d["E"], dtype=np.float64)[order]
+    s = np.asarray(d["sigma"], dtype=np.float64)[order] * 1e-18
+    return HydrogenBF(jnp.asarray(E), jnp.asarray(s))
+
+
+def h_i_bf(
+    nu: Float[Array, " n_nu"],
+    T: Float[Array, ""],
+    n_HI: Float[Array, ""],
+    U_HI: Float[Array, ""],
+    table: HydrogenBF,
+) -> Float[Array, " n_nu"]:
+    """H I bound-free absorption coefficient [cm^-1] at frequencies ``nu`` [Hz].
+
+    ``n_HI`` is the total neutral-hydrogen density [cm^-3], ``U_HI`` its partition function.
+    """
+    E_photon = h_eV * nu
+    kT = k_eV * T
+    stim = -jnp.expm1(-E_photon / kT)
+
+    def one_level(E_tab, s_tab, n):
+        chi = RydbergH_eV / n**2  # binding energy of level n
+        excitation = RydbergH_eV - chi
+        s = jnp.interp(E_photon, E_tab, s_tab, left=0.0, right=0.0)
+        # beyond the table (E > ~136 eV) continue as E^-3
+        s = jnp.where(E_photon > E_tab[-1], s_tab[-1] * (E_tab[-1] / E_photon) ** 3, s)
+        s = jnp.where(E_photon < chi, 0.0, s)
+        return s * jnp.exp(-excitation / kT)
+
+    ns_tab = jnp.arange(1, N_TABLE + 1, dtype=nu.dtype)
+    tab = jax.vmap(one_level, in_axes=(0, 0, 0))(table.energy_eV, table.sigma_cm2, ns_tab)
+    total = jnp.sum(tab, axis=0)
+
+    ns = jnp.arange(N_TABLE + 1, N_MAX + 1, dtype=nu.dtype)[:, None]
+    chi_n = RydbergH_eV / ns**2
+    kramers = hydrogenic_bf_sigma(nu[None, :], ns)
+    total = total + jnp.sum(kramers * jnp.exp(-(RydbergH_eV - chi_n) / kT), axis=0)
+    return n_HI / U_HI * total * stim
+
+
+def hydrogenic_ff(
+    nu: Float[Array, " n_nu"],
+    T: Float[Array, ""],
+    ne: Float[Array, ""],
+    n_ion: Float[Array, ""],
+    Z: float,
+    gaunt: Float[Array, " n_nu"],
+) -> Float[Array, " n_nu"]:
+    """Hydrogenic free-free absorption [cm^-1] for ions of net charge ``Z`` (density ``n_ion``),
+    given the thermally averaged Gaunt factor ``gaunt`` at each ``nu``. Includes stimulated
+    emission."""
+    stim = -jnp.expm1(-h_cgs * nu / (k_cgs * T))
+    return FF_CONST * Z**2 * ne * n_ion * gaunt / (jnp.sqrt(T) * nu**3) * stim

@@ -1,0 +1,250 @@
+"""Continuum opacity sources vs independent references.
+
+References: Gray (2005) Fig. 8.5 digitised opacities (registry ``gray2005_fig8_5``; alpha per H I
+atom per unit electron pressure at 4 (T, Pe) points) and the TOPbase H I / He II photoionisation
+tables. Tolerances are set by the references: the Gray values were digitised from a printed figure
+(curve thickness and reading errors of several per cent, staircase quantisation of 0.003 units for
+the small He- values), so we require agreement to 8 % for H- bf/ff (large, smooth curves) and 15 %
+for H (bf+ff: the figure's edges are smoothed) and He- ff.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxstro.synth.continuum import (
+    continuum_absorption,
+    continuum_components,
+    continuum_scattering,
+    load_continuum_data,
+)
+from jaxstro.synth.continuum._constants import SAHA_CONST, RydbergH_eV, c_cgs, k_cgs, k_eV
+from jaxstro.synth.continuum.hydrogenic import hydrogenic_bf_sigma
+from jaxstro.synth.continuum.metals_bf import parse_topbase
+
+pytestmark = pytest.mark.needs_data
+
+HE_TO_H = 0.1  # He/H number ratio assumed by Gray (2005) (his He- ff panel matches 0.1, not 0.085)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_continuum_data()
+
+
+PAD = 400  # all digitised curves of all panels padded to one length: one compilation
+
+
+@pytest.fixture(scope="module")
+def gray(data):
+    """Every continuum component at every digitised wavelength of every panel, from ONE jitted,
+    vmapped call. n_HI = 1 cm^-3 so that components are already per H I atom."""
+    import h5py
+
+    from jaxstro.data import locate
+
+    panels = {}
+    with h5py.File(locate("gray2005_fig8_5"), "r") as f:
+        for p in "abcd":
+            g = f[p]
+            T = float(g.attrs["temperature"])
+            Pe = 10 ** float(g.attrs["log10(electron_pressure)"])
+            curves = {k: (g[k]["lambda"][:], g[k]["data"][:]) for k in g}
+            panels[p] = (T, Pe, curves)
+    Ts, nes, xs, lams = [], [], [], []
+    for T, Pe, curves in panels.values():
+        ne = Pe / (k_cgs * T)
+        U = float(data.partition_function("H I", T))
+        # Saha for hydrogen at the panel's (T, Pe): n(H II)/n(H I) = 2 U_II/U_I
+        # (2 pi m k T/h^2)^1.5 exp(-chi/kT) / n_e, with U_II = 1
+        x = 2.0 / U * SAHA_CONST * T**1.5 * np.exp(-RydbergH_eV / (k_eV * T)) / ne
+        lam = np.concatenate([c[0] for c in curves.values()])
+        lams.append(np.pad(lam, (0, PAD - lam.size), constant_values=5000.0))
+        Ts.append(T), nes.append(ne), xs.append(x)
+    Ts, nes, xs = map(np.asarray, (Ts, nes, xs))
+    n = {"H I": np.ones(4), "H II": xs, "He I": HE_TO_H * (1 + xs)}
+    f = jax.jit(jax.vmap(continuum_components, in_axes=(0, 0, 0, 0, None)))
+    comps = f(jnp.asarray(c_cgs / (np.stack(lams) * 1e-8)), jnp.asarray(Ts), jnp.asarray(nes), n,
+              data)  # fmt: skip
+    out = {}
+    for k, (p, (_T, Pe, curves)) in enumerate(panels.items()):
+        start = 0
+        for name, (lam, ref) in curves.items():
+            sl = slice(start, start + lam.size)
+            out[(p, name)] = (lam, ref, {c: np.asarray(v[k, sl]) / Pe * 1e26
+                                         for c, v in comps.items()}, xs[k])  # fmt: skip
+            start += lam.size
+    return out
+
+
+SOURCES = {
+    "Hminus_bf": (["H- bf"], 0.08),
+    "Hminus_ff": (["H- ff"], 0.08),
+    "H": (["H I bf", "ion ff"], 0.15),
+}
+
+
+@pytest.mark.parametrize("panel", ["a", "b", "c", "d"])
+def test_gray_fig_8_5(gray, panel):
+    checked = 0
+    for name, (comps, tol) in SOURCES.items():
+        if (panel, name) not in gray:
+            continue
+        lam, ref, c, _ = gray[(panel, name)]
+        val = sum(c[k] for k in comps)
+        # digitised points near zero (thresholds, the faint blue end) carry no relative
+        # information at the figure's reading precision
+        m = ref > 0.1 * ref.max()
+        np.testing.assert_allclose(val[m], ref[m], rtol=tol, err_msg=f"{panel}/{name}")
+        checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.parametrize("panel", ["b", "c"])
+def test_gray_heminus_ff(gray, panel):
+    lam, ref, c, _ = gray[(panel, "Heminus_ff")]
+    # the small He- values were digitised as a staircase (steps of ~0.003-0.006 units): the
+    # median ratio must be 1 within 10 %, single points >= 0.02 units within 30 %
+    m = ref >= 0.02
+    assert m.sum() >= 8
+    assert abs(np.median(c["He- ff"][m] / ref[m]) - 1) < 0.10
+    np.testing.assert_allclose(c["He- ff"][m], ref[m], rtol=0.30)
+
+
+def test_gray_h2plus_shape(gray):
+    """H2+ (H I + H II) scales as n_HI^2, so the per-atom curve depends on the density of Gray's
+    model, which the figure does not state. We fit that one number and require (i) the shape to
+    match to 8 % over 3100-20000 Å and (ii) the implied n_HI to be a solar-photosphere density at
+    T = 6429 K (5e16-3e17 cm^-3; the MARCS Sun has n_H ~ 1.2e17 there)."""
+    lam, ref, c, _ = gray[("b", "H2plus")]
+    per_nHI = c["H2+"]  # computed with n_HI = 1: value / n_HI
+    n_HI = np.exp(np.median(np.log(ref / per_nHI)))
+    assert 5e16 < n_HI < 3e17
+    np.testing.assert_allclose(per_nHI * n_HI, ref, rtol=0.08)
+
+
+def _topbase_shells(name, Z):
+    from jaxstro.data import locate
+
+    text = locate(name).read_text().splitlines()
+    shells = {}
+    i = 0
+    while i < len(text):
+        p = text[i].split()
+        if len(p) == 7 and p[0].isdigit() and "E" in p[5]:
+            islp, E, npts = int(p[3]), float(p[5]), int(p[6])
+            g = (islp // 100) * (2 * ((islp // 10) % 10) + 1)
+            n = int(round(Z / np.sqrt(-E)))
+            rows = np.array([r.split() for r in text[i + 1 : i + 1 + npts]], dtype=float)
+            shells.setdefault(n, []).append((g, rows[:, 0], rows[:, 1] * 1e-18))
+            i += 1 + npts
+        else:
+            i += 1
+    return shells
+
+
+def _shell_sigma(levels, E_Ry):
+    return sum(g * np.interp(E_Ry, e, s, left=0, right=0) for g, e, s in levels)
+
+
+def test_hydrogen_bf_vs_topbase(data):
+    """Nahar (2021) per-n cross-sections (n <= 6) reproduce the TOPbase H I levels summed over l
+    (3 % for n <= 4: both are close-coupling results for the same atom; 15 % for n = 5, 6, whose
+    highest-l terms the TOPbase file lacks - they matter just above the edges), and the Kramers
+    shells used for n >= 7 agree to 25 % (the bound-free Gaunt factor of high shells is 0.8-1.0
+    near threshold)."""
+    shells = _topbase_shells("topbase_h_i", 1)
+    for n in range(1, 11):
+        E = 1.0 / n**2 * np.array([1.2, 1.5, 2.0, 3.0])  # Ry, above the edge
+        ref = _shell_sigma(shells[n], E)
+        if n <= 6:
+            e_tab = np.asarray(data.hydrogen_bf.energy_eV[n - 1]) / 13.605693
+            val = np.interp(E, e_tab, np.asarray(data.hydrogen_bf.sigma_cm2[n - 1]))
+            tol = 0.03 if n <= 4 else 0.15
+            np.testing.assert_allclose(val, ref, rtol=tol, err_msg=f"n={n}")
+        else:
+            nu = E * 13.605693 / 4.135667696e-15
+            val = np.asarray(hydrogenic_bf_sigma(jnp.asarray(nu), n))
+            np.testing.assert_allclose(val, ref, rtol=0.25, err_msg=f"n={n}")
+
+
+def test_hydrogenic_charge_scaling_vs_he_ii():
+    """The hydrogenic Z^4 / nu^3 scaling: He II (Z = 2) shells n = 7-10 from TOPbase vs Kramers,
+    same 25 % Gaunt-factor tolerance as H I."""
+    shells = _topbase_shells("topbase_he_ii", 2)
+    for n in range(7, 11):
+        E = 4.0 / n**2 * np.array([1.05, 1.5, 2.0])
+        ref = _shell_sigma(shells[n], E)
+        nu = E * 13.605693 / 4.135667696e-15
+        val = np.asarray(hydrogenic_bf_sigma(jnp.asarray(nu), n, 2.0))
+        np.testing.assert_allclose(val, ref, rtol=0.25, err_msg=f"n={n}")
+
+
+def test_topbase_parser_and_metal_tables(data):
+    from jaxstro.data import locate
+
+    levels = parse_topbase(locate("topbase_p11.11").read_text())
+    # Na I: ground 3s 2S (g = 2) bound by ~0.37 Ry (5.14 eV)
+    g0, e0 = max(((lv[0], lv[1]) for lv in levels), key=lambda t: t[1])
+    assert g0 == 2 and 0.36 < e0 < 0.38
+    with pytest.raises(ValueError):
+        parse_topbase("11 11 P\n 2 0 0 1\n garbage\n")
+    assert data.metal_bf.log_sigma.shape[0] == len(data.metal_bf.species) == 14
+    assert np.all(np.isfinite(np.asarray(data.metal_bf.log_sigma)))
+
+
+def test_metal_bf_edges(data):
+    """Mg I ground-state photoionisation edge (7.65 eV, 1622 Å): cross-section on the blue side
+    of the edge, nothing on the red side of the first excited-level edges."""
+    from jaxstro.synth.continuum.metals_bf import metal_bf
+
+    T = 5000.0
+    nu = jnp.asarray(c_cgs / (np.array([1600.0, 1650.0]) * 1e-8))
+    dens = jnp.asarray([1.0 if s == "Mg I" else 0.0 for s in data.metal_bf.species])
+    a = np.asarray(jax.jit(metal_bf)(nu, T, dens, jnp.ones(dens.size), data.metal_bf))
+    a = a * float(data.partition_function("Mg I", T))  # per Mg I / U
+    assert a[0] > 1e-19
+    assert a[1] < 0.05 * a[0]
+
+
+def test_scattering_values(data):
+    """Thomson sigma_T n_e, Rayleigh H I at 5000 Å = 1.02e-27 cm^2 per ground-state atom (Gray eq.
+    8.23 evaluated by hand)."""
+    nu = jnp.asarray([c_cgs / 5000e-8])
+    T = 5000.0
+    U = float(data.partition_function("H I", T))
+    s = jax.jit(continuum_scattering)(nu, T, 1e10, {"H I": U / 2.0}, data)
+    lam = 5000.0
+    expect = 6.6524587e-25 * 1e10 + (5.799e-13 / lam**4 + 1.422e-6 / lam**6 + 2.784 / lam**8)
+    np.testing.assert_allclose(np.asarray(s), expect, rtol=1e-6)
+
+
+def test_continuum_absorption_jit_vmap_grad(data):
+    nu = jnp.asarray(c_cgs / (np.linspace(3000, 15000, 17) * 1e-8))
+    T = jnp.asarray([4500.0, 5800.0, 7000.0])
+    ne = jnp.asarray([1e12, 1e13, 1e14])
+    n = {"H I": jnp.asarray([1e16, 1e17, 1e17]), "H II": 1e-3 * jnp.ones(3) * 1e16,
+         "He I": jnp.asarray([1e15, 1e16, 1e16]), "Fe I": 1e12 * jnp.ones(3),
+         "Fe II": 1e12 * jnp.ones(3), "Mg I": 1e11 * jnp.ones(3)}  # fmt: skip
+    f = jax.jit(jax.vmap(continuum_absorption, in_axes=(None, 0, 0, 0, None)))
+    a = f(nu, T, ne, n, data)
+    assert a.shape == (3, 17) and np.all(np.isfinite(np.asarray(a))) and np.all(a > 0)
+
+
+@pytest.mark.slow
+def test_continuum_absorption_grad_T(data):
+    """d ln alpha / d ln T by autodiff vs central finite differences (1e-5 relative)."""
+    nu = jnp.asarray(c_cgs / (np.linspace(3000, 15000, 17) * 1e-8))
+
+    def total(logT):
+        return jnp.sum(jnp.log(continuum_absorption(nu, jnp.exp(logT), 1e13, {
+            "H I": 1e17, "H II": 1e13, "He I": 1e16, "Mg I": 1e11}, data)))  # fmt: skip
+
+    vg = jax.jit(jax.value_and_grad(total))
+    g = vg(jnp.log(5800.0))[1]
+    h = 1e-5
+    fd = (vg(jnp.log(5800.0) + h)[0] - vg(jnp.log(5800.0) - h)[0]) / (2 * h)
+    np.testing.assert_allclose(float(g), float(fd), rtol=1e-5)
