@@ -45,7 +45,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float
 
 from jaxstro._config import require_x64
 
-from ._model import K_BOLTZMANN, Atmosphere
+from ._model import K_BOLTZMANN, Atmosphere, radius_from_mass_logg
 
 #: Names of the stacked per-layer quantities, in storage order.
 QUANTITIES = ("log_tau_ref", "temperature", "log_electron_density", "log_number_density", "zg")
@@ -68,6 +68,9 @@ class AtmosphereGrid(eqx.Module):
         Static: as :attr:`Atmosphere.reference_wavelength` (None = Rosseland).
     name
         Static label (e.g. ``"atlas9"``).
+    mass
+        Static: stellar mass [M_sun] of spherical grids (the radius of an interpolated model is
+        then ``sqrt(G M / g)``, differentiable in logg); ``None`` for plane-parallel grids.
     """
 
     teff: Float[Array, " n_teff"]
@@ -78,6 +81,7 @@ class AtmosphereGrid(eqx.Module):
     valid: Bool[Array, "n_teff n_logg n_m_h"]
     reference_wavelength: float | None = eqx.field(static=True)
     name: str = eqx.field(static=True)
+    mass: float | None = eqx.field(static=True, default=None)
 
     @property
     def n_layers(self) -> int:
@@ -94,7 +98,9 @@ class AtmosphereGrid(eqx.Module):
                 f"{self.name} grid has no model at Teff={float(self.teff[i])}, "
                 f"logg={float(self.logg[j])}, [M/H]={float(self.m_h[k])}"
             )
-        return _to_atmosphere(self.layers[i, j, k], self.logg[j], self.reference_wavelength)
+        return _to_atmosphere(
+            self.layers[i, j, k], self.logg[j], self.reference_wavelength, self.mass
+        )
 
     def take(self, axis: str, indices) -> AtmosphereGrid:
         """The sub-grid keeping only ``indices`` along ``axis`` ("teff", "logg" or "m_h");
@@ -110,6 +116,7 @@ class AtmosphereGrid(eqx.Module):
             valid=jnp.take(self.valid, idx, axis=ax),
             reference_wavelength=self.reference_wavelength,
             name=self.name,
+            mass=self.mass,
         )
         kw[axis] = jnp.take(getattr(self, axis), idx)
         if axis == "m_h":
@@ -117,22 +124,35 @@ class AtmosphereGrid(eqx.Module):
         return AtmosphereGrid(**kw)
 
 
-def _to_atmosphere(q, logg, reference_wavelength) -> Atmosphere:
+def _to_atmosphere(q, logg, reference_wavelength, mass=None) -> Atmosphere:
     log_tau, temp, log_ne, log_n, zg = q[0], q[1], q[2], q[3], q[4]
+    if mass is None:
+        radius = jnp.asarray(1.0, dtype=jnp.float64)
+    else:
+        radius = jnp.asarray(radius_from_mass_logg(mass, logg), dtype=jnp.float64)
     return Atmosphere(
         tau_ref=10.0**log_tau,
         z=zg / 10.0**logg,
         temperature=temp,
         electron_density=10.0**log_ne,
         number_density=10.0**log_n,
-        radius=jnp.asarray(1.0, dtype=jnp.float64),
-        spherical=False,
+        radius=radius,
+        spherical=mass is not None,
         reference_wavelength=reference_wavelength,
     )
 
 
 def build_grid(
-    teff, logg, m_h, alpha_m, layers: np.ndarray, valid: np.ndarray, *, reference_wavelength, name
+    teff,
+    logg,
+    m_h,
+    alpha_m,
+    layers: np.ndarray,
+    valid: np.ndarray,
+    *,
+    reference_wavelength,
+    name,
+    mass: float | None = None,
 ) -> AtmosphereGrid:
     """Assemble an :class:`AtmosphereGrid` from numpy arrays, filling missing nodes (see module
     docstring) and validating the axes."""
@@ -156,6 +176,7 @@ def build_grid(
         valid=jnp.asarray(valid),
         reference_wavelength=reference_wavelength,
         name=name,
+        mass=mass,
     )
 
 
@@ -215,7 +236,9 @@ def interpolate_atmosphere(
     only if it equals the grid's [alpha/M] at that [M/H] (these grids have no alpha axis).
     Off-grid requests and requests whose cell touches a missing model raise ValueError (concrete
     inputs) or an ``eqx.error_if`` runtime error (traced inputs). ``method`` is ``"cubic"`` or
-    ``"linear"``. Returns a plane-parallel :class:`Atmosphere` with ``grid.reference_wavelength``.
+    ``"linear"``. Returns an :class:`Atmosphere` with ``grid.reference_wavelength``: plane-parallel
+    for plane-parallel grids (ATLAS9), spherical with radius sqrt(G M / g) for grids with a mass
+    (the PFANT MARCS giants).
     """
     require_x64("interpolate_atmosphere")
     if method not in ("cubic", "linear"):
@@ -332,7 +355,7 @@ def _interpolate(grid, teff, logg, m_h, alpha_m, *, check_alpha: bool, method: s
         grid, teff, logg, m_h, alpha_m, check_alpha=check_alpha
     )
     out = _interpolate_block(teff, logg, m_h, axes, block, method=method)
-    return _to_atmosphere(out, logg, grid.reference_wavelength)
+    return _to_atmosphere(out, logg, grid.reference_wavelength, grid.mass)
 
 
 # ------------------------------------------------------------------------------ grid loaders
@@ -413,14 +436,17 @@ PFANT_LOG_TAU = np.round(np.arange(-3.4, 1.5 + 1e-9, 0.1), 10)
 
 @functools.lru_cache(maxsize=1)
 def load_marcs_pfant_grid() -> AtmosphereGrid:
-    """The PFANT binary MARCS giant grid (registered ``marcs_pfant_grid``): 524 spherical MARCS
-    2008 models (Teff 3500, 4000-7000 K; logg 0-3.5; [M/H] -2..+0.25 with [alpha/M] = 0.4, 0.4,
-    0.4, 0.2, 0, 0), returned as plane-parallel with tau_ref = tau_Rosseland on the 50 layers
-    log tau_Ross = -3.4 ... 1.5 (step 0.1). The extra solar model (record 414, 5777/4.44) is left
-    out of the lattice (read it with :func:`read_pfant_record`). 25 cool metal-poor models lack
-    1-4 of the top layers (they start at log tau_Ross = -3.3 ... -3.0): their missing layers are
-    filled by linear extrapolation in log tau_Ross of T, log n_e, log n and z*g from the two
-    topmost layers (stated approximation; at most 0.4 dex of extrapolation)."""
+    """The PFANT binary MARCS giant grid (registered ``marcs_pfant_grid``).
+
+    524 spherical 1 M_sun MARCS 2008 models (Teff 3500, 4000-7000 K; logg 0-3.5; [M/H] -2..+0.25
+    with [alpha/M] = 0.4, 0.4, 0.4, 0.2, 0, 0). Interpolated models are spherical with radius
+    sqrt(G M_sun / g); tau_ref = tau_Rosseland on the 50 layers log tau_Ross = -3.4 ... 1.5 (step
+    0.1). The extra solar model (record 414, 5777/4.44) is left out of the lattice (read it with
+    :func:`read_pfant_record`). 25 cool metal-poor models lack 1-4 of the top layers (they start
+    at log tau_Ross = -3.3 ... -3.0): their missing layers are filled by linear extrapolation in
+    log tau_Ross of T, log n_e, log n and z*g from the two topmost layers (stated approximation;
+    at most 0.4 dex of extrapolation).
+    """
     from ._pfant import read_pfant_grid_models
 
     models = [m for m in read_pfant_grid_models() if not _is_pfant_sun(m)]
@@ -461,5 +487,13 @@ def load_marcs_pfant_grid() -> AtmosphereGrid:
         layers[i, j, k, 1:] = res
         valid[i, j, k] = True
     return build_grid(
-        teffs, loggs, mhs, alpha, layers, valid, reference_wavelength=None, name="marcs_pfant"
+        teffs,
+        loggs,
+        mhs,
+        alpha,
+        layers,
+        valid,
+        reference_wavelength=None,
+        name="marcs_pfant",
+        mass=1.0,
     )

@@ -13,6 +13,15 @@ from jaxtyping import Array, Float
 K_BOLTZMANN = 1.380649e-16
 #: Atomic mass unit [g] (CODATA 2018).
 AMU = 1.66053906660e-24
+#: Nominal solar mass parameter G M_sun [cm^3 s^-2] (IAU 2015 Resolution B3).
+GM_SUN = 1.3271244e26
+
+
+def radius_from_mass_logg(mass_msun, logg):
+    """Radius [cm] at which a star of ``mass_msun`` solar masses has surface gravity 10**logg:
+    ``R = sqrt(G M / g)`` (MARCS defines g at the radius where tau_Ross = 1; its headers agree with
+    this to 0.3 %). Works on numpy and jax inputs."""
+    return (GM_SUN * mass_msun / 10.0**logg) ** 0.5
 
 
 class Atmosphere(eqx.Module):
@@ -59,6 +68,11 @@ class Atmosphere(eqx.Module):
     @property
     def log_tau_ref(self) -> Float[Array, " n"]:
         return jnp.log10(self.tau_ref)
+
+    @property
+    def r(self) -> Float[Array, " n"]:
+        """Radial coordinate ``radius + z`` [cm] (meaningful for spherical models)."""
+        return self.radius + self.z
 
     @property
     def gas_pressure(self) -> Float[Array, " n"]:

@@ -9,8 +9,11 @@ log10 tau_Ross.
 
 Derived quantities (the file has no heights and no radius):
 
-* tau_ref = tau_Ross (``reference_wavelength=None``); the grid models are spherical MARCS models
-  but the radius is not stored, so they are returned as plane-parallel (``spherical=False``).
+* tau_ref = tau_Ross (``reference_wavelength=None``).
+* Geometry: the grid models are spherical 1 M_sun MARCS models (PFANT README); the radius is not
+  stored, so it is recomputed as ``R = sqrt(G M_sun / g)`` (the radius at tau_Ross = 1 where MARCS
+  defines g; the MARCS headers agree with this to 0.3 %) and ``spherical=True``. The one solar
+  model (5777/4.44) is plane-parallel, as in MARCS.
 * column mass ``m = nh * sum_X (n_X/n_H) m_X`` with the MARCS standard composition (Grevesse,
   Asplund & Sauval 2007 scaled by [M/H], alpha elements by [alpha/M], He/H from the record),
 * z = -int dm / rho, zero at tau_Ross = 1, with rho = (n - n_e) <m_nucleus> (molecules
@@ -29,7 +32,15 @@ import numpy as np
 from jaxstro.synth._elements import MASSES_AMU
 
 from ._atlas9 import heights_from_column_mass
-from ._model import AMU, K_BOLTZMANN, Atmosphere, check_layers, make_atmosphere, resolve_path
+from ._model import (
+    AMU,
+    K_BOLTZMANN,
+    Atmosphere,
+    check_layers,
+    make_atmosphere,
+    radius_from_mass_logg,
+    resolve_path,
+)
 
 RECORD_BYTES = 1200
 _HEADER = np.dtype([("ntot", "<i4"), ("teff", "<f4"), ("logg", "<f4"), ("m_h", "<f4"),
@@ -56,6 +67,16 @@ class PfantModel:
     z: np.ndarray
 
     @property
+    def spherical(self) -> bool:
+        """All grid models are spherical 1 M_sun MARCS models except the solar one."""
+        return not (self.teff == 5777.0 and self.logg > 4.0)
+
+    @property
+    def radius(self) -> float:
+        """[cm] at tau_Ross = 1: sqrt(G M_sun / g) for the spherical models, 1 cm otherwise."""
+        return float(radius_from_mass_logg(1.0, self.logg)) if self.spherical else 1.0
+
+    @property
     def atmosphere(self) -> Atmosphere:
         kt = K_BOLTZMANN * self.temperature
         return make_atmosphere(
@@ -64,8 +85,8 @@ class PfantModel:
             self.temperature,
             self.pe / kt,
             self.pg / kt,
-            radius=1.0,
-            spherical=False,
+            radius=self.radius,
+            spherical=self.spherical,
             reference_wavelength=None,
             where=f"PFANT grid record {self.record}",
         )
