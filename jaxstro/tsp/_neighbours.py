@@ -7,11 +7,14 @@ Python loop over targets or reference spectra.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 
+@partial(jax.jit, static_argnames=("k", "block_size"))
 def knn(
     target_flux: Float[Array, "n_t n_pix"],
     reference_flux: Float[Array, "n_ref n_pix"],
