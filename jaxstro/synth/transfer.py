@@ -1,0 +1,186 @@
+"""Formal solution of the radiative transfer equation for 1D model atmospheres.
+
+Given the total opacity alpha [cm^-1] and the source function S on the model layers, compute the
+emergent intensity I(mu) and the astrophysical (surface) flux
+
+    F = 2 pi int_0^1 I(mu) mu dmu        (= 4 pi H; units of S times sr, e.g. erg s^-1 cm^-2 Å^-1
+                                           for S = B_lambda per Å)
+
+Optical depth. For models whose reference scale is tau_5000 (``atm.reference_wavelength`` set), the
+monochromatic optical depth is anchored to it as in Korg (Wheeler et al. 2023, sec. 2.3):
+dtau_lambda = (alpha_lambda / alpha_ref) dtau_ref, integrated with the trapezoid rule in ln tau_ref,
+alpha_ref being the opacity at the reference wavelength computed with the same physics; above the
+top layer the ratio is taken constant, so tau_lambda(top) = tau_ref(top) alpha/alpha_ref. For
+Rosseland-scale models (``reference_wavelength is None``) tau is integrated on the geometric
+height ``z`` (trapezoid in z) and ``alpha_ref`` is not used.
+
+Source function. S is taken piecewise linear in tau between layers and its product with exp(-tau)
+integrated exactly on each interval; below the deepest layer S is continued linearly (so a source
+function linear in tau gives the exact Eddington-Barbier results, I(mu) = a + b mu,
+F = pi (a + 2b/3)).
+
+Geometry and angular quadrature are chosen by a small module:
+
+- ``PlaneParallel(n_mu)``: Gauss-Legendre nodes in mu on (0, 1).
+- ``Spherical(n_mu)``: rays parallel to the line of sight with impact parameters
+  p = R_top sqrt(1 - mu^2), mu on Gauss-Legendre nodes at the top layer (radius R_top =
+  atm.radius + z[0]); along each ray ds = dz r / sqrt(r^2 - p^2). Rays that pass above the deepest
+  layer (p > r_bottom) traverse the atmosphere twice (far half then near half, the far half's
+  emission attenuated by the whole near half); rays that reach the bottom get the linearly
+  continued S there. The flux is 2 pi int I mu dmu at R_top. For R -> infinity this is
+  PlaneParallel.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+
+class PlaneParallel(eqx.Module):
+    """Plane-parallel transfer with ``n_mu`` Gauss-Legendre angles."""
+
+    n_mu: int = eqx.field(static=True, default=10)
+
+
+class Spherical(eqx.Module):
+    """Spherical transfer with ``n_mu`` Gauss-Legendre surface angles (impact parameters)."""
+
+    n_mu: int = eqx.field(static=True, default=20)
+
+
+def gauss_legendre_mu(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of Gauss-Legendre quadrature on mu in (0, 1)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    return 0.5 * (x + 1.0), 0.5 * w
+
+
+def _segments(S0, S1, t0, t1):
+    """int_{t0}^{t1} S(t) exp(-t) dt for S linear from S0 (at t0) to S1 (at t1), t1 >= t0.
+
+    = S0 e^{-t0} - S1 e^{-t1} + (S1 - S0)/(t1 - t0) (e^{-t0} - e^{-t1}), written stably
+    (the last term -> (S1 - S0) e^{-t0} as t1 - t0 -> 0)."""
+    d = t1 - t0
+    small = d < 1e-6
+    d_safe = jnp.where(small, 1.0, d)
+    e0 = jnp.exp(-t0)
+    ratio = jnp.where(small, 1.0 - 0.5 * d, -jnp.expm1(-d_safe) / d_safe)  # (1 - e^{-d})/d
+    return e0 * (S0 - S1 * jnp.exp(-d) + (S1 - S0) * ratio)
+
+
+def _vertical_increments(atm, alpha, alpha_ref):
+    """Vertical optical depth above the top layer (n_wl,) and across each layer interval
+    (n_layers - 1, n_wl)."""
+    if atm.reference_wavelength is not None:
+        integrand = alpha / alpha_ref[:, None] * atm.tau_ref[:, None]
+        x = jnp.log(atm.tau_ref)[:, None]
+        top = integrand[0]  # tau_ref(top) * ratio(top) (constant ratio above the top layer)
+    else:
+        integrand = alpha
+        x = -atm.z[:, None]
+        top = jnp.zeros_like(integrand[0])
+    steps = 0.5 * (integrand[1:] + integrand[:-1]) * (x[1:] - x[:-1])
+    return top, steps
+
+
+def optical_depth(atm, alpha: Float[Array, "n_layers n_wl"], alpha_ref=None):
+    """Vertical monochromatic optical depth on the layers, (n_layers, n_wl)."""
+    top, steps = _vertical_increments(atm, alpha, alpha_ref)
+    return jnp.concatenate([top[None], top[None] + jnp.cumsum(steps, axis=0)], axis=0)
+
+
+def _pp_intensity(tau, S, mu):
+    """Emergent intensity at each mu for plane-parallel tau, S (n_layers, n_wl) -> (n_mu, n_wl)."""
+
+    def one(m):
+        t = tau / m
+        inner = jnp.sum(_segments(S[:-1], S[1:], t[:-1], t[1:]), axis=0)
+        # above the top layer: S taken constant = S[0] from t = 0 to t[0]
+        top = S[0] * (-jnp.expm1(-t[0]))
+        # below the bottom: S continued linearly with its last slope dS/dt
+        dt = jnp.maximum(t[-1] - t[-2], 1e-300)
+        slope = (S[-1] - S[-2]) / dt
+        bottom = (S[-1] + slope) * jnp.exp(-t[-1])
+        return top + inner + bottom
+
+    return jax.vmap(one)(mu)
+
+
+def _spherical_intensity(atm, alpha, alpha_ref, S, mu):
+    r = atm.radius + atm.z  # (n_layers,)
+    R_top = r[0]
+    depth = atm.z[0] - atm.z  # R_top - r, >= 0, computed without cancellation
+    top_v, steps_v = _vertical_increments(atm, alpha, alpha_ref)
+
+    def one(m):
+        sin = jnp.sqrt(jnp.maximum(1.0 - m**2, 0.0))
+        p = R_top * sin
+        # r - p = R_top (1 - sin) - depth, with 1 - sin = mu^2 / (1 + sin)
+        r_minus_p = R_top * m**2 / (1.0 + sin) - depth
+        valid = (r_minus_p > 1e-12 * R_top).at[0].set(True)  # crossed layers (a prefix)
+        s_half = jnp.sqrt(jnp.where(valid, r_minus_p * (r + p), 0.0))  # to closest approach
+        seg_valid = valid[1:] & valid[:-1]
+        # path length per interval / vertical thickness = (r_i + r_i+1) / (s_i + s_i+1)
+        # (exact; -> 1/mu for R -> inf)
+        denom = jnp.where(seg_valid, s_half[:-1] + s_half[1:], 1.0)
+        factor = jnp.where(seg_valid, (r[:-1] + r[1:]) / denom, 0.0)[:, None]
+        top = top_v / m
+        tau = jnp.concatenate([top[None], top[None] + jnp.cumsum(steps_v * factor, axis=0)])
+        last = jnp.sum(valid) - 1  # deepest crossed layer
+        tau_half = tau[last]
+        sv = seg_valid[:, None]
+        near = jnp.sum(jnp.where(sv, _segments(S[:-1], S[1:], tau[:-1], tau[1:]), 0.0), axis=0)
+        top_c = S[0] * (-jnp.expm1(-tau[0]))
+        # far half: optical distance from the observer 2 tau_half - tau (layers in reverse order)
+        far = jnp.sum(
+            jnp.where(sv, _segments(S[1:], S[:-1], 2 * tau_half - tau[1:],
+                                    2 * tau_half - tau[:-1]), 0.0), axis=0)  # fmt: skip
+        far_top = S[0] * (jnp.exp(-(2 * tau_half - tau[0])) - jnp.exp(-2 * tau_half))
+        dt = jnp.maximum(tau[-1] - tau[-2], 1e-300)
+        bottom = (S[-1] + (S[-1] - S[-2]) / dt) * jnp.exp(-tau[-1])
+        return top_c + near + jnp.where(valid[-1], bottom, far + far_top)
+
+    return jax.vmap(one)(mu)
+
+
+def radiative_transfer(
+    atm,
+    alpha: Float[Array, "n_layers n_wl"],
+    source: Float[Array, "n_layers n_wl"],
+    alpha_ref: Float[Array, " n_layers"] | None = None,
+    scheme: PlaneParallel | Spherical = PlaneParallel(),
+    mu_out: Float[Array, " n_out"] | None = None,
+) -> tuple[Float[Array, " n_wl"], Float[Array, "n_mu n_wl"]]:
+    """Emergent flux F = 2 pi int I mu dmu and intensities.
+
+    Returns ``(flux, intensity)``: ``intensity`` is I at the quadrature nodes (``mu_out`` None;
+    nodes from ``gauss_legendre_mu(scheme.n_mu)``) or at the requested ``mu_out`` (surface mu).
+    ``alpha_ref`` (n_layers,) is required for tau_5000-scale models.
+    """
+    if atm.reference_wavelength is not None and alpha_ref is None:
+        raise ValueError("radiative_transfer: alpha_ref is required for a tau_5000-scale model")
+    if alpha.shape != source.shape or alpha.shape[0] != atm.tau_ref.shape[0]:
+        raise ValueError(
+            f"radiative_transfer: alpha {alpha.shape} and source {source.shape} must both be "
+            f"(n_layers={atm.tau_ref.shape[0]}, n_wl)"
+        )
+    mu_np, w_np = gauss_legendre_mu(scheme.n_mu)
+    mu, w = jnp.asarray(mu_np), jnp.asarray(w_np)
+    if isinstance(scheme, Spherical):
+
+        def intens(m):
+            return _spherical_intensity(atm, alpha, alpha_ref, source, m)
+    else:
+        tau = optical_depth(atm, alpha, alpha_ref)
+
+        def intens(m):
+            return _pp_intensity(tau, source, m)
+
+    I_nodes = intens(mu)
+    flux = 2 * jnp.pi * jnp.sum((w * mu)[:, None] * I_nodes, axis=0)
+    if mu_out is not None:
+        return flux, intens(jnp.atleast_1d(jnp.asarray(mu_out, dtype=float)))
+    return flux, I_nodes
