@@ -6,8 +6,13 @@ read_linelist   format-sniffing reader: VALD (short/long, stellar/all, air/vacuu
                 and molecular, MOOG, Turbospectrum (atomic and molecular), Korg HDF5 and CSV
 species         ``species_from_name``, ``species_from_*_code``, ``isotopic_fraction``
 voigt           ``faddeeva``, ``voigt_hjerting``, ``voigt_profile`` (Weideman 1994, N = 32)
+broadening      Doppler, radiative, quadratic Stark, van der Waals (ABO / log gamma / Unsöld) widths
+absorption      ``line_absorption`` (windowed, chunked; production), ``line_absorption_dense``
+                (tests), ``plan_line_windows`` / ``fixed_line_windows``, ``SpeciesState`` and
+                ``species_state`` (densities + partition functions per species and layer)
 """
 
+from . import broadening
 from ._linelist import (
     VDW_ABO,
     VDW_LOG_GAMMA,
@@ -36,10 +41,25 @@ from ._species import (
     species_from_name,
     species_from_turbospectrum_code,
 )
+from .absorption import (
+    LineWindows,
+    SpeciesState,
+    WindowOptions,
+    fixed_line_windows,
+    line_absorption,
+    line_absorption_dense,
+    line_quantities,
+    plan_line_windows,
+    species_state,
+    weak_line_strength,
+)
 from .voigt import faddeeva, voigt_hjerting, voigt_profile
 
 __all__ = [
-    "VDW_ABO", "VDW_LOG_GAMMA", "VDW_UNSOLD", "LineList", "concatenate", "constituents",
+    "VDW_ABO", "VDW_LOG_GAMMA", "VDW_UNSOLD", "LineList", "LineWindows", "SpeciesState",
+    "WindowOptions", "broadening", "concatenate", "constituents", "fixed_line_windows",
+    "line_absorption", "line_absorption_dense", "line_quantities", "plan_line_windows",
+    "species_state", "weak_line_strength",
     "faddeeva", "isotopic_fraction", "log_isotopic_fraction", "make_linelist", "read_korg_csv",
     "read_korg_h5", "read_kurucz", "read_kurucz_molecular", "read_linelist", "read_moog",
     "read_turbospectrum", "read_vald", "species_from_kurucz_code", "species_from_moog_code",
