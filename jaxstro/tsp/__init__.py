@@ -15,8 +15,10 @@ Contents
 - TSP for a batch: :class:`TSPConfig`, :class:`TSPResult`, :func:`tsp`, :func:`tsp_batch`,
   ``FLAG_*``
 - hyper-parameters: :func:`region_prediction_chi2` (random 100-pixel regions)
-- catalog pipeline: :func:`run_catalog`, :func:`load_catalog`, :func:`select_catalog`
-- mock LAMOST-like spectra: :func:`lamost_templates`, :func:`mock_spectra`, :func:`inject_line`
+- injection-recovery: :func:`injection_recovery`
+- catalog pipeline: :func:`run_catalog`, :func:`load_catalog`, :func:`select_catalog`,
+  :class:`SpectraFile`, :func:`write_spectra` (CLI: ``jaxstro tsp run | select``)
+- mock LAMOST-like spectra: :func:`lamost_templates`, :func:`mock_spectra`, :func:`mock_reference`
 """
 
 from ._basis import GramEigh, RandomizedPCA, global_basis, local_basis
@@ -30,8 +32,20 @@ from ._feature import (
     make_feature,
 )
 from ._filter import EEW_ERR_MAX, EEW_MIN, is_line, matched_filter, select
+from ._hyper import random_regions, region_prediction_chi2
 from ._impute import impute, project
+from ._injection import injection_recovery
+from ._mock import (
+    MockTemplates,
+    lamost_templates,
+    line_profile,
+    mock_reference,
+    mock_spectra,
+    noiseless_spectra,
+    sample_latents,
+)
 from ._neighbours import knn
+from ._pipeline import SpectraFile, load_catalog, run_catalog, select_catalog, write_spectra
 from ._tsp import (
     FATAL_FLAGS,
     FLAG_BAD_FIT,
@@ -49,6 +63,21 @@ from ._tsp import (
 )
 
 __all__ = [
+    "injection_recovery",
+    "MockTemplates",
+    "lamost_templates",
+    "line_profile",
+    "mock_reference",
+    "mock_spectra",
+    "noiseless_spectra",
+    "sample_latents",
+    "SpectraFile",
+    "load_catalog",
+    "run_catalog",
+    "select_catalog",
+    "write_spectra",
+    "random_regions",
+    "region_prediction_chi2",
     "EEW_ERR_MAX",
     "EEW_MIN",
     "FATAL_FLAGS",
