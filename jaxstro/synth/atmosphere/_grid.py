@@ -2,9 +2,13 @@
 
 A grid is an :class:`AtmosphereGrid`: three parameter axes (Teff [K], logg [cgs], [M/H]) and, at
 every node, the model's layers as five stacked quantities (``QUANTITIES``): log10 tau_ref,
-T [K], log10 n_e [cm^-3], log10 n [cm^-3] and z*g [cm^2 s^-2] (height times surface gravity: for a
-plane-parallel atmosphere z scales with the pressure scale height kT/(mu m_H g), so z*g varies
-smoothly with logg while z itself changes by a factor 10 per dex).
+T [K], log10 n_e [cm^-3], log10 n [cm^-3] and log10(dz*g) with dz = z_(k-1) - z_k > 0 the layer
+thickness [cm] and g the surface gravity (for a plane-parallel atmosphere heights scale with the
+pressure scale height kT/(mu m_H g), so dz*g varies smoothly with logg while dz changes by a factor
+10 per dex; entry 0 copies entry 1 and is unused). Interpolating log thicknesses keeps z strictly
+monotonic: the interpolated heights are rebuilt as a cumulative sum and shifted so that z = 0 at
+tau_ref = 1 (interpolating z itself overshoots in the deepest layers of hot low-gravity ATLAS9
+models).
 
 Interpolation (:func:`interpolate_atmosphere`) is layer by layer on the models' common
 optical-depth scale (the k-th layer of every model sits at nearly the same tau_ref: the ATLAS9
@@ -48,7 +52,7 @@ from jaxstro._config import require_x64
 from ._model import K_BOLTZMANN, Atmosphere, radius_from_mass_logg
 
 #: Names of the stacked per-layer quantities, in storage order.
-QUANTITIES = ("log_tau_ref", "temperature", "log_electron_density", "log_number_density", "zg")
+QUANTITIES = ("log_tau_ref", "temperature", "log_electron_density", "log_number_density", "log_dzg")
 
 
 class AtmosphereGrid(eqx.Module):
@@ -125,14 +129,17 @@ class AtmosphereGrid(eqx.Module):
 
 
 def _to_atmosphere(q, logg, reference_wavelength, mass=None) -> Atmosphere:
-    log_tau, temp, log_ne, log_n, zg = q[0], q[1], q[2], q[3], q[4]
+    log_tau, temp, log_ne, log_n, log_dzg = q[0], q[1], q[2], q[3], q[4]
+    g = 10.0**logg
+    depth = jnp.concatenate([jnp.zeros(1), jnp.cumsum(10.0 ** log_dzg[1:] / g)])
+    z = jnp.interp(0.0, log_tau, depth) - depth
     if mass is None:
         radius = jnp.asarray(1.0, dtype=jnp.float64)
     else:
         radius = jnp.asarray(radius_from_mass_logg(mass, logg), dtype=jnp.float64)
     return Atmosphere(
         tau_ref=10.0**log_tau,
-        z=zg / 10.0**logg,
+        z=z,
         temperature=temp,
         electron_density=10.0**log_ne,
         number_density=10.0**log_n,
@@ -380,7 +387,16 @@ _ATLAS9_FILENAMES = {
 def _stack(atm_like) -> np.ndarray:
     """(5, n_layers) array of QUANTITIES from numpy layer arrays + logg."""
     tau, temp, ne, n, z, logg = atm_like
-    return np.stack([np.log10(tau), temp, np.log10(ne), np.log10(n), z * 10.0**logg])
+    return np.stack([np.log10(tau), temp, np.log10(ne), np.log10(n), _log_dzg(z, logg)])
+
+
+def _log_dzg(z, logg) -> np.ndarray:
+    """log10 of the layer thicknesses times g (entry 0 repeats entry 1)."""
+    dz = -np.diff(np.asarray(z, dtype=np.float64))
+    if (dz <= 0).any():
+        raise ValueError("heights are not strictly decreasing inward")
+    out = np.log10(dz * 10.0**logg)
+    return np.concatenate([out[:1], out])
 
 
 @functools.lru_cache(maxsize=1)
@@ -484,7 +500,8 @@ def load_marcs_pfant_grid() -> AtmosphereGrid:
                 slope = (src[q, -1] - src[q, -2]) / (x[-1] - x[-2])
                 res[q, hi] = src[q, -1] + slope * (PFANT_LOG_TAU[hi] - x[-1])
         layers[i, j, k, 0] = PFANT_LOG_TAU
-        layers[i, j, k, 1:] = res
+        layers[i, j, k, 1:4] = res[:3]
+        layers[i, j, k, 4] = _log_dzg(res[3], 0.0)  # res[3] is already z*g
         valid[i, j, k] = True
     return build_grid(
         teffs,
