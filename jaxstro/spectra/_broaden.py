@@ -118,10 +118,10 @@ def convolve_lsf(
     f = jnp.asarray(flux)
     n = f.shape[-1]
     if half_width is not None:
-        k, check = min(int(half_width), n - 1), not is_concrete(wl, resolving_power)
-    elif is_concrete(wl, resolving_power):
-        reach = n_sigma * FWHM_TO_SIGMA * np.asarray(wl) / np.asarray(resolving_power)
-        k, check = half_width_pixels(wl, reach), False
+        k, check = min(int(half_width), n - 1), not is_concrete(wavelength, resolving_power)
+    elif is_concrete(wavelength, resolving_power):
+        reach = n_sigma * FWHM_TO_SIGMA * np.asarray(wavelength) / np.asarray(resolving_power)
+        k, check = half_width_pixels(wavelength, reach), False
     else:
         k, check = n - 1, False  # traced and unbounded: exact full window (O(n^2))
     return _lsf_core(wl, f, jnp.asarray(resolving_power, dtype=f.dtype), float(n_sigma), k, check)
@@ -194,9 +194,10 @@ def rotational_broaden(
         raise ValueError(f"limb-darkening epsilon must be in [0, 1], got {epsilon}")
     wl = jnp.asarray(wavelength)
     f = jnp.asarray(flux)
-    if is_concrete(wl, vsini) and half_width is None:
+    if is_concrete(wavelength, vsini) and half_width is None:
         # reach = dlam_L plus one pixel for the pixel-integration overlap
-        k = half_width_pixels(wl, np.asarray(wl) * float(vsini) / C_KMS) + 1
+        wl_np = np.asarray(wavelength)
+        k = half_width_pixels(wl_np, wl_np * float(vsini) / C_KMS) + 1
         k = min(k, f.shape[-1] - 1)
     elif half_width is not None:
         k = min(int(half_width), f.shape[-1] - 1)

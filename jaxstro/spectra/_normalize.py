@@ -29,7 +29,11 @@ from ._validate import is_concrete, validate_arrays
 def _resolve_half_width(
     wl: Array, reach: Any, half_width: int | None, n: int
 ) -> tuple[int, bool]:
-    """Static window half-width in pixels; second value: whether it must be checked at run time."""
+    """Static window half-width in pixels; second value: whether it must be checked at run time.
+
+    ``wl`` must be the caller's original argument: under ``jit`` even ``jnp.asarray`` of a numpy
+    array is a tracer, and a numpy grid closed over by the caller should stay concrete here.
+    """
     if half_width is not None:
         k = int(half_width)
         if k < 0:
@@ -88,7 +92,7 @@ def gaussian_smooth(
     """
     wl = jnp.asarray(wavelength)
     v = jnp.asarray(values)
-    k, check = _resolve_half_width(wl, truncate, half_width, v.shape[-1])
+    k, check = _resolve_half_width(wavelength, truncate, half_width, v.shape[-1])
     return _smooth_jit(wl, v, float(sigma), float(truncate), k, check)
 
 
@@ -133,7 +137,7 @@ def continuum_normalize(
     f = jnp.asarray(flux)
     iv = jnp.asarray(ivar, dtype=f.dtype)
     wl = jnp.asarray(wavelength)
-    k, check = _resolve_half_width(wl, truncate, half_width, f.shape[-1])
+    k, check = _resolve_half_width(wavelength, truncate, half_width, f.shape[-1])
     return _normalize_core(wl, f, iv, float(sigma), float(truncate), k, check)
 
 
