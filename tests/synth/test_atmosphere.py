@@ -429,6 +429,8 @@ def test_interpolation_off_grid_errors(atlas9_grid, pfant_grid):
     # the hole of the irregular grid: logg 0.0 is missing for Teff >= 6250 K
     with pytest.raises(ValueError, match="logg=0.0.*does not contain"):
         interpolate_atmosphere(g, 6100.0, 0.2, 0.0)
+    assert not g.covers(6100.0, 0.2, 0.0) and not g.covers(7500.0, 4.0, 0.0)
+    assert g.covers(6100.0, 0.5, 0.0) and g.covers(7000.0, 5.0, 0.5) and g.covers(3500, 0, -2)
     # ... while logg 0.5 at the same Teff is fine (the cell above the hole)
     assert np.isfinite(np.asarray(interpolate_atmosphere(g, 6100.0, 0.5, 0.0).temperature)).all()
     # PFANT grid ties [alpha/M] to [M/H]

@@ -106,6 +106,17 @@ class AtmosphereGrid(eqx.Module):
             self.layers[i, j, k], self.logg[j], self.reference_wavelength, self.mass
         )
 
+    def covers(self, teff: float, logg: float, m_h: float) -> bool:
+        """True if :func:`interpolate_atmosphere` accepts (teff, logg, m_h): inside the axes and
+        every model of the enclosing cell present (concrete values only)."""
+        axes = (np.asarray(self.teff), np.asarray(self.logg), np.asarray(self.m_h))
+        q = (float(teff), float(logg), float(m_h))
+        if not all(np.isfinite(v) and a[0] <= v <= a[-1] for a, v in zip(axes, q, strict=True)):
+            return False
+        cells = [_cell(a, v) for a, v in zip(axes, q, strict=True)]
+        valid = np.asarray(self.valid)
+        return all(valid[i, j, k] for i in cells[0] for j in cells[1] for k in cells[2])
+
     def take(self, axis: str, indices) -> AtmosphereGrid:
         """The sub-grid keeping only ``indices`` along ``axis`` ("teff", "logg" or "m_h");
         e.g. to hold out a node for leave-one-out tests."""
