@@ -67,8 +67,14 @@ def gaunt_ff(nu: Float[Array, " n_nu"], T: Float[Array, ""], Z: float, g: GauntF
     )
 
 
-def ion_densities(n: dict) -> tuple:
-    """Sum of the number densities of singly and doubly ionised atoms in the species dict."""
+def ion_densities(n) -> tuple:
+    """Sum of the number densities of singly and doubly ionised atoms in the species mapping
+    (a dict, or statmech's ``SpeciesDensities`` whose single ``array`` is summed directly)."""
+    names = getattr(n, "names", None)
+    if names is not None and hasattr(n, "array"):
+        i1 = [k for k, s in enumerate(names) if _ION_RE.match(s) and s.endswith(" II")]
+        i2 = [k for k, s in enumerate(names) if _ION_RE.match(s) and s.endswith(" III")]
+        return jnp.sum(n.array[..., i1], axis=-1), jnp.sum(n.array[..., i2], axis=-1)
     z1 = sum((v for k, v in n.items() if _ION_RE.match(k) and k.endswith(" II")), 0.0)
     z2 = sum((v for k, v in n.items() if _ION_RE.match(k) and k.endswith(" III")), 0.0)
     return z1, z2

@@ -6,7 +6,8 @@
   within 0.1 % longward of 1300 Å to the Colgan et al. (2016) expansion Korg uses. The expansion
   diverges at Ly alpha, so it is evaluated at max(lambda, 1300 Å).
 - Rayleigh by He I (ground state): Dalgarno (1962) fit as quoted by Gray (2005):
-  sigma = 5.484e-14/lambda^4 (1 + 2.44e5/lambda^2 + 5.94e10/(lambda^2 - 2.90e5))^2, evaluated at
+  sigma = 5.484e-14/lambda^4 (1 + 2.44e5/lambda^2 + 5.94e10/(lambda^2 (lambda^2 - 2.90e5)))^2,
+  evaluated at
   max(lambda, 1300 Å).
 - Rayleigh by H2: Dalgarno & Williams (1962, ApJ 136, 690):
   sigma = 8.14e-13/lambda^4 + 1.28e-6/lambda^6 + 1.61/lambda^8, evaluated at max(lambda, 1300 Å).
@@ -38,6 +39,6 @@ def rayleigh(nu, n_HI_ground, n_HeI_ground, n_H2) -> Float[Array, " n_nu"]:
     l2 = lam**2
     l4 = l2 * l2
     s_H = 5.799e-13 / l4 + 1.422e-6 / (l4 * l2) + 2.784 / (l4 * l4)
-    s_He = 5.484e-14 / l4 * (1 + 2.44e5 / l2 + 5.94e10 / (l2 - 2.90e5)) ** 2
+    s_He = 5.484e-14 / l4 * (1 + 2.44e5 / l2 + 5.94e10 / (l2 * (l2 - 2.90e5))) ** 2
     s_H2 = 8.14e-13 / l4 + 1.28e-6 / (l4 * l2) + 1.61 / (l4 * l4)
     return n_HI_ground * s_H + n_HeI_ground * s_He + n_H2 * s_H2

@@ -1,0 +1,167 @@
+"""``synthesize``: 1D LTE spectrum of a model atmosphere (continuum, and lines when given).
+
+Pipeline (each step its own module):
+1. chemical equilibrium in every layer (``statmech.chemical_equilibrium``, vmapped over layers)
+   at the model's T and total particle density, starting from the model's n_e; the solved n_e is
+   used from then on (as in Korg; Turbospectrum instead keeps the model's P_e);
+2. continuum opacity (``continuum.continuum_absorption``: absorption + scattering) at every
+   wavelength and at the model's reference wavelength (5000 Å for tau_5000 models);
+3. line opacity (``lines.line_absorption``) added when a line list is given;
+4. source function S = B_lambda(T) (LTE; scattering treated as absorption, like Korg);
+5. formal solution (``transfer.radiative_transfer``): ``PlaneParallel(n_mu=10)`` for plane-parallel
+   models and ``Spherical(n_mu=20)`` for spherical ones unless ``scheme`` is given.
+
+Units: wavelengths in Å (vacuum); flux and continuum are the astrophysical surface flux
+F = 4 pi H = 2 pi int I mu dmu in erg s^-1 cm^-2 Å^-1 (the quantity Turbospectrum prints);
+``normalized = flux / continuum``.
+
+``synthesize`` compiles once per (atmosphere size, wavelength count, scheme, line list layout) and
+works under ``jax.vmap`` over atmospheres (same layer count) and abundance vectors, and under
+``jax.grad`` (chemical equilibrium by the implicit-function theorem).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from jaxstro._config import require_x64
+
+from .continuum import ContinuumData, continuum_absorption, load_continuum_data
+from .continuum._constants import c_cgs, h_cgs, k_cgs
+from .transfer import PlaneParallel, Spherical, radiative_transfer
+
+__all__ = ["Spectrum", "synthesize", "planck_lambda", "layer_opacities"]
+
+
+class Spectrum(eqx.Module):
+    """Result of :func:`synthesize`. Flux units: erg s^-1 cm^-2 Å^-1 (surface flux 4 pi H)."""
+
+    wavelengths: Float[Array, " n_wl"]  # Å, vacuum
+    flux: Float[Array, " n_wl"]
+    continuum: Float[Array, " n_wl"]
+    normalized: Float[Array, " n_wl"]
+
+
+def planck_lambda(wavelength_cm, T):
+    """B_lambda(T) in erg s^-1 cm^-2 Å^-1 sr^-1 (wavelength in cm)."""
+    x = h_cgs * c_cgs / (wavelength_cm * k_cgs * T)
+    return 2 * h_cgs * c_cgs**2 / wavelength_cm**5 / jnp.expm1(x) * 1e-8
+
+
+@functools.lru_cache(maxsize=1)
+def _default_continuum_data() -> ContinuumData:
+    return load_continuum_data()
+
+
+@functools.lru_cache(maxsize=1)
+def _default_equilibrium_data():
+    from .statmech import load_equilibrium_data
+
+    return load_equilibrium_data()
+
+
+def layer_opacities(atm, A_X, wavelengths_cm, cdata, eqdata):
+    """Chemical equilibrium + continuum opacity in every layer.
+
+    Returns (ne (n_layers,), n (species densities, layer-shaped), alpha (n_layers, n_wl),
+    alpha_ref (n_layers,) at the model's reference wavelength or None)."""
+    from .statmech import chemical_equilibrium
+
+    ne, n = jax.vmap(chemical_equilibrium, in_axes=(0, 0, 0, None, None))(
+        atm.temperature, atm.number_density, atm.electron_density, A_X, eqdata
+    )
+    nu = c_cgs / wavelengths_cm
+    cont = jax.vmap(continuum_absorption, in_axes=(None, 0, 0, 0, None))
+    alpha = cont(nu, atm.temperature, ne, n, cdata)
+    alpha_ref = None
+    if atm.reference_wavelength is not None:
+        nu_ref = jnp.asarray([c_cgs / (atm.reference_wavelength * 1e-8)])
+        alpha_ref = cont(nu_ref, atm.temperature, ne, n, cdata)[:, 0]
+    return ne, n, alpha, alpha_ref
+
+
+@eqx.filter_jit
+def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, windows, vmic):
+    wl_cm = wavelengths * 1e-8
+    ne, n, alpha, alpha_ref = layer_opacities(atm, A_X, wl_cm, cdata, eqdata)
+    S = planck_lambda(wl_cm[None, :], atm.temperature[:, None])
+    continuum, _ = radiative_transfer(atm, alpha, S, alpha_ref, scheme)
+    if linelist is None:
+        flux = continuum
+    else:
+        from .lines.absorption import line_absorption, species_state
+
+        state = species_state(linelist.species, n, atm.temperature, eqdata)
+        a_line = line_absorption(linelist, wavelengths, atm.temperature, ne, n["H I"], state,
+                                 vmic, windows)  # fmt: skip
+        flux, _ = radiative_transfer(atm, alpha + a_line, S, alpha_ref, scheme)
+    return Spectrum(wavelengths, flux, continuum, flux / continuum)
+
+
+def synthesize(
+    atm,
+    linelist,
+    A_X: Float[Array, "92"],
+    wavelengths: Float[Array, " n_wl"],
+    *,
+    vmic: float = 1.0,
+    scheme: PlaneParallel | Spherical | None = None,
+    continuum_data: ContinuumData | None = None,
+    equilibrium_data=None,
+    line_windows=None,
+    line_window_half_width: float = 5.0,
+) -> Spectrum:
+    """Synthesize the emergent spectrum of ``atm`` (an ``atmosphere.Atmosphere``).
+
+    Parameters
+    ----------
+    linelist
+        ``lines.LineList`` or ``None`` (continuum only: ``flux == continuum``).
+    A_X
+        (92,) abundances A(X) = log10(n_X/n_H) + 12 (e.g. ``abundances.format_abundances``).
+    wavelengths
+        Vacuum wavelengths [Å], increasing.
+    vmic
+        Microturbulence [km/s] (lines only).
+    scheme
+        ``PlaneParallel(n_mu)`` / ``Spherical(n_mu)``; default by the model's geometry.
+    continuum_data, equilibrium_data
+        Tables (default: loaded once from the data registry and cached).
+    line_windows
+        ``lines.LineWindows`` for ``linelist`` on ``wavelengths``; default: every line cut at
+        ``line_window_half_width`` Å (``lines.absorption.fixed_line_windows``).
+    """
+    require_x64("synthesize")
+    wavelengths = jnp.asarray(wavelengths, dtype=float)
+    A_X = jnp.asarray(A_X, dtype=float)
+    if wavelengths.ndim != 1 or wavelengths.shape[0] < 1:
+        raise ValueError(f"synthesize: wavelengths must be a 1D array, got {wavelengths.shape}")
+    if A_X.shape != (92,):
+        raise ValueError(f"synthesize: A_X must have shape (92,), got {A_X.shape}")
+    if not isinstance(wavelengths, jax.core.Tracer):
+        import numpy as np
+
+        w = np.asarray(wavelengths)
+        if not (np.all(np.isfinite(w)) and np.all(w > 0) and np.all(np.diff(w) > 0)):
+            raise ValueError("synthesize: wavelengths must be finite, positive and increasing")
+        if w[0] < 1300.0 or w[-1] > 200_000.0:
+            raise ValueError(
+                f"synthesize: wavelengths {w[0]:.1f}-{w[-1]:.1f} Å outside the supported "
+                "1300-200000 Å (continuum tables)"
+            )
+    if scheme is None:
+        scheme = Spherical(n_mu=20) if atm.spherical else PlaneParallel(n_mu=10)
+    cdata = _default_continuum_data() if continuum_data is None else continuum_data
+    eqdata = _default_equilibrium_data() if equilibrium_data is None else equilibrium_data
+    if linelist is not None and line_windows is None:
+        from .lines.absorption import fixed_line_windows
+
+        line_windows = fixed_line_windows(linelist, wavelengths, line_window_half_width,
+                                          n_layers=atm.tau_ref.shape[0])  # fmt: skip
+    return _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist,
+                            line_windows, jnp.asarray(vmic, dtype=float))  # fmt: skip

@@ -1,0 +1,120 @@
+"""``synthesize`` (continuum only): Turbospectrum comparison, gradients, vmap, bad input.
+
+Reference for the continuum: stored Turbospectrum v20.1 output for the MARCS Sun
+(``tests/synth/reference/continuum_marcs_sun.npz``, see the README there), run in pure LTE (S = B,
+scattering counted as absorption, as here), GAS2007 abundances, plane-parallel. Tolerances: 1 %
+over 4300-15000 Å (acceptance item 2); 5 % over 4000-4300 Å, where Turbospectrum's Opacity-Project
+Fe I bound-free (absent here: Fe I is hydrogenic, ground term only) makes its continuum 1-4 % lower;
+below 4000 Å the difference is reported (up to ~30 % at 3000-3500 Å from the missing metal
+bound-free) and only bounded at 35 %. Points Turbospectrum flagged ``near_hydrogen_edge`` are
+skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxstro.synth.synthesize import synthesize
+
+REF = Path(__file__).parent / "reference"
+
+
+def air_to_vacuum(wl_air):
+    """Air -> vacuum wavelength [Å] (Morton 2000 / Ciddor refractive index of air)."""
+    s2 = (1e4 / wl_air) ** 2
+    return wl_air * (1 + 8.34254e-5 + 2.406147e-2 / (130 - s2) + 1.5998e-4 / (38.9 - s2))
+
+
+@pytest.fixture(scope="module")
+def sun():
+    from jaxstro.data import locate
+    from jaxstro.synth.abundances import format_abundances
+    from jaxstro.synth.atmosphere import read_marcs
+
+    return read_marcs(locate("marcs_sun")), format_abundances(0.0, mixture="grevesse2007")
+
+
+def test_x64_and_bad_input(sun):
+    atm, A = sun
+    with pytest.raises(ValueError, match="increasing"):
+        synthesize(atm, None, A, jnp.asarray([5000.0, 4000.0]))
+    with pytest.raises(ValueError, match="92"):
+        synthesize(atm, None, A[:10], jnp.asarray([5000.0]))
+    with pytest.raises(ValueError, match="outside"):
+        synthesize(atm, None, A, jnp.asarray([500.0, 5000.0]))
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_solar_continuum_vs_turbospectrum(sun):
+    atm, A = sun
+    ref = np.load(REF / "continuum_marcs_sun.npz")
+    wl_air = ref["wavelength"]
+    sp = synthesize(atm, None, A, jnp.asarray(air_to_vacuum(wl_air)))
+    r = np.asarray(sp.continuum) / ref["continuum_pure_lte"]
+    ok = ~ref["near_hydrogen_edge"]
+    red = ok & (wl_air >= 4300) & (wl_air <= 15000)
+    np.testing.assert_allclose(r[red], 1.0, atol=0.01)
+    blue = ok & (wl_air >= 4000) & (wl_air < 4300)
+    np.testing.assert_allclose(r[blue], 1.0, atol=0.05)
+    uv = ok & (wl_air < 4000)
+    print(f"ratio jaxstro/Turbospectrum < 4000 Å: min {r[uv].min():.3f} max {r[uv].max():.3f}")
+    np.testing.assert_allclose(r[uv], 1.0, atol=0.35)
+    np.testing.assert_array_equal(np.asarray(sp.normalized), 1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_continuum_gradients_vs_finite_differences(sun):
+    """d ln F_cont / d T_layer and d ln F_cont / d A(X) by autodiff (through chemical equilibrium,
+    implicit-function theorem) vs central differences; 1e-5 relative (acceptance item 3), with an
+    absolute floor of 1e-5 x the largest component for elements whose effect is negligible."""
+    atm, A = sun
+    wl = jnp.asarray([4500.0, 6500.0, 12000.0])
+
+    def f_T(T):
+        import equinox as eqx
+
+        a = eqx.tree_at(lambda m: m.temperature, atm, T)
+        return jnp.sum(jnp.log(synthesize(a, None, A, wl).continuum))
+
+    def f_A(Ax):
+        return jnp.sum(jnp.log(synthesize(atm, None, Ax, wl).continuum))
+
+    vg_T = jax.jit(jax.value_and_grad(f_T))
+    T0 = atm.temperature
+    _, gT = vg_T(T0)
+    assert np.all(np.isfinite(np.asarray(gT)))
+    for k in (10, 30, 45):
+        h = 1e-4 * float(T0[k])
+        fp = vg_T(T0.at[k].add(h))[0]
+        fm = vg_T(T0.at[k].add(-h))[0]
+        fd = float(fp - fm) / (2 * h)
+        floor_T = 1e-5 * float(jnp.max(jnp.abs(gT)))
+        np.testing.assert_allclose(float(gT[k]), fd, rtol=1e-5, atol=floor_T, err_msg=f"layer {k}")
+
+    vg_A = jax.jit(jax.value_and_grad(f_A))
+    _, gA = vg_A(A)
+    assert np.all(np.isfinite(np.asarray(gA)))
+    floor = 1e-5 * float(jnp.max(jnp.abs(gA)))
+    for z in (2, 6, 8, 11, 12, 14, 20, 26):  # He C O Na Mg Si Ca Fe
+        h = 1e-4
+        fd = float(vg_A(A.at[z - 1].add(h))[0] - vg_A(A.at[z - 1].add(-h))[0]) / (2 * h)
+        np.testing.assert_allclose(float(gA[z - 1]), fd, rtol=1e-5, atol=floor, err_msg=f"Z={z}")
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_vmap_over_abundances(sun):
+    atm, A = sun
+    wl = jnp.asarray([4000.0, 5000.0, 8000.0])
+    batch = jnp.stack([A, A.at[25].add(0.5)])
+    out = jax.vmap(lambda a: synthesize(atm, None, a, wl).continuum)(batch)
+    one = synthesize(atm, None, batch[1], wl).continuum
+    np.testing.assert_allclose(out[1], one, rtol=1e-10)
+    assert np.all(np.isfinite(np.asarray(out)))
