@@ -33,6 +33,14 @@ with an analytic Jacobian and a step length capped in ln space, from a Saha-only
 caller's n_e guess. Gradients come from the implicit-function theorem via ``jax.lax.custom_root``
 (the iterations are never differentiated).
 
+Output: ``n`` is a :class:`SpeciesDensities` (a read-only ``Mapping[str, Array]`` holding one array,
+so that jit does not compile ~860 separate outputs): ``n["Fe I"]``, ``n["CO"]``, ``dict(n)``.
+
+Validation (tests/synth/test_statmech.py): the electron pressures of the four staged MARCS models
+are reproduced within 1.4 % in every layer (own abundances, T, P_gas), ATLAS9 XNE within 1.5 %,
+the MARCS diatomic partial pressures within 0.01-0.12 dex (T < 10^4 K); Newton converges for the
+ATLAS9 corners (3500/7000 K, logg 0/5) with [M/H] = -4..+1.
+
 Negative ions (H-, ...) are NOT part of the network: H- holds at most ~1e-5 of the free electrons in
 FGK(M) atmospheres (n(H-)/n_e = n(H I) * 1e-17..-18 cm^3 at 3500-7000 K) and the continuum code
 computes n(H-) from n(H I) and n_e itself.
@@ -137,7 +145,11 @@ class EquilibriumData(eqx.Module):
         if len(zs) == 1:
             if charge > 2:
                 raise ValueError(f"no partition function for {species!r} (stages I-III only)")
-            f = lambda t: self.atomic_partition_functions(t)[charge, zs[0] - 1]  # noqa: E731
+            coeffs = self.atom_coeffs[charge, zs[0] - 1]
+
+            def f(t):
+                return _eval_uniform(coeffs, self.atom_lnT_min, self.atom_lnT_step, jnp.log(t))
+
             return jnp.vectorize(f)(T)
         j = self._molecule_index(species)
         if not self.mol_has_U[j]:

@@ -229,6 +229,22 @@ def test_marcs_electron_pressure(marcs, model):
     np.testing.assert_allclose(total, m["n_tot"], rtol=1e-9)
 
 
+def test_atlas9_electron_density(data):
+    """A second, independent atmosphere code: the ATLAS9 models' own XNE (their Anders & Grevesse
+    1989 abundances) is reproduced within 2 % in every layer (measured max 1.5 %)."""
+    from jaxstro.synth.atmosphere import read_atlas9_model
+
+    models = [read_atlas9_model(n) for n in
+              ("atlas9_t5750_g4.50_m+0.0", "atlas9_t5750_g4.50_m-1.0", "atlas9_kurucz_sun")]
+    sol = _solve_points(
+        data, np.concatenate([m.temperature for m in models]),
+        np.concatenate([m.number_density for m in models]), np.concatenate([m.xne for m in models]),
+        np.concatenate([np.tile(m.abundances, (m.temperature.size, 1)) for m in models]))
+    assert sol.converged.all()
+    xne = np.concatenate([m.xne for m in models])
+    assert np.max(np.abs(sol.electron_density / xne - 1)) < 0.02
+
+
 # MARCS name -> (our name, tolerance in dex). The diatomics use the same Barklem & Collet-era
 # physics as MARCS to within the listed differences (measured max over layers with T < 10^4 K:
 # H2 0.033, CO 0.030, OH 0.056, CH 0.039, CN 0.089, C2 0.040, N2 0.014, O2 0.013, NO 0.027,
