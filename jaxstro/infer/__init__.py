@@ -1,1 +1,27 @@
-"""jaxstro.infer (under construction)."""
+"""jaxstro.infer: Bayesian fitting of spectra with numpyro (MAP and NUTS), arviz output.
+
+Models
+    spectrum_model              any differentiable forward model + priors + continuum
+                                polynomial (analytically marginalised or sampled) + masked
+                                Gaussian likelihood
+    cannon_label_model          labels of one star with a trained Cannon as the likelihood
+    marginal_continuum_loglike, legendre_design
+Runners
+    find_map (multi-start, vmapped), run_nuts (vectorised chains), MAPResult
+Output
+    to_inference_data (arviz), summarize (astropy Table with r_hat / ESS and warnings),
+    trace_and_corner (figures)
+"""
+
+from ._models import (
+    cannon_label_model,
+    legendre_design,
+    marginal_continuum_loglike,
+    spectrum_model,
+)
+from ._run import MAPResult, find_map, run_nuts, summarize, to_inference_data, trace_and_corner
+
+__all__ = [
+    "MAPResult", "cannon_label_model", "find_map", "legendre_design", "marginal_continuum_loglike",
+    "run_nuts", "spectrum_model", "summarize", "to_inference_data", "trace_and_corner",
+]  # fmt: skip
