@@ -199,6 +199,7 @@ class EquilibriumData(eqx.Module):
 
 def load_equilibrium_data() -> EquilibriumData:
     """Load and tabulate all statistical-mechanics data (a few seconds; do it once)."""
+    require_x64("load_equilibrium_data")
     atomic = _p.load_atomic_tables()
     mol = _p.load_molecular_tables(atomic)
     n_mol = len(mol["names"])
