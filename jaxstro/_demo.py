@@ -91,8 +91,33 @@ def _step_disentangle(out: Path, quick: bool) -> dict:
     return {"polydis": rows}
 
 
+def _step_synth(out: Path, quick: bool) -> dict:
+    import jax.numpy as jnp
+    import matplotlib.pyplot as plt
+
+    from . import synth
+
+    atm = synth.read_marcs("marcs_sun")
+    a_x = synth.format_abundances(0.0, mixture="grevesse2007")
+    wl = jnp.linspace(3000.0, 15000.0, 200 if quick else 1200)
+    sp = synth.synthesize(atm, None, a_x, wl)
+    f5000 = float(jnp.interp(5001.39, wl, sp.continuum))  # 5000 Å in air
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(wl, sp.continuum)
+    ax.set_xlabel("vacuum wavelength [Å]")
+    ax.set_ylabel("F_lambda [erg s$^{-1}$ cm$^{-2}$ Å$^{-1}$]")
+    ax.set_title("MARCS Sun: continuum flux (jaxstro.synth)")
+    fig.savefig(out / "sun_continuum.png", dpi=110)
+    plt.close(fig)
+    # Turbospectrum v20.1 gives 1.0398e7 for this model at 5000 Å air (tests/synth/reference)
+    print(f"  solar continuum (MARCS, GAS07) at 5000 Å air: {f5000:.4e} erg/s/cm2/Å "
+          f"(Turbospectrum 1.0398e7: {f5000 / 1.0398e7 - 1:+.2%})")
+    return {"continuum_5000A_air": f5000, "turbospectrum_5000A_air": 1.0398e7}
+
+
 STEPS: dict[str, Callable[[Path, bool], dict]] = {
     "spectra": _step_spectra,
+    "synth": _step_synth,
     "cannon": _step_cannon,
     "disentangle": _step_disentangle,
 }

@@ -11,7 +11,9 @@ from jaxstro.cli import main
 def test_demo_quick(tmp_path, capsys):
     assert main(["demo", "--quick", "-o", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) >= {"spectra", "cannon", "disentangle"}
+    assert set(summary) >= {"spectra", "synth", "cannon", "disentangle"}
+    # the solar continuum agrees with Turbospectrum at 5000 Å to 2 %
+    assert abs(summary["synth"]["continuum_5000A_air"] / 1.0398e7 - 1) < 0.02
     # the normalised LAMOST spectrum sits at the continuum (median within 2 %)
     assert abs(summary["spectra"]["median_normalised_flux"] - 1) < 0.02
     # The Cannon on 100 APOGEE pixels recovers Teff to better than 300 K on held-out giants
