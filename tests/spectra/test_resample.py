@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxstro.spectra import resample
 
@@ -53,7 +54,14 @@ def test_cubic_batched_grad(rng):
     # linear interpolation weights sum to one: d(sum of new flux)/d(old flux) sums to m
     g = jax.grad(lambda x: jnp.sum(resample(wl, x, iv, new)[0]))(jnp.asarray(f))[0]
     assert np.all(np.isfinite(g)) and np.isclose(float(jnp.sum(g)), 123.0)
-    # per-spectrum source grids
+
+
+@pytest.mark.slow
+def test_per_spectrum_source_grids():
+    wl = np.linspace(5000, 5050, 400)
+    f = np.stack([np.sin(wl / 3), np.cos(wl / 4)])
+    iv = np.ones((2, 400))
+    new = np.linspace(5001, 5049, 123)
     wls = np.stack([wl, wl + 0.01])
     fo2, _, _ = resample(wls, f, iv, new)
     fo_b, _, _ = resample(wls[1], f[1], iv[1], new)
