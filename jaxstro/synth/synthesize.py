@@ -55,14 +55,17 @@ def planck_lambda(wavelength_cm, T):
 
 @functools.lru_cache(maxsize=1)
 def _default_continuum_data() -> ContinuumData:
-    return load_continuum_data()
+    # concrete arrays even when first called inside a jit/grad trace (the cache outlives it)
+    with jax.ensure_compile_time_eval():
+        return load_continuum_data()
 
 
 @functools.lru_cache(maxsize=1)
 def _default_equilibrium_data():
     from .statmech import load_equilibrium_data
 
-    return load_equilibrium_data()
+    with jax.ensure_compile_time_eval():
+        return load_equilibrium_data()
 
 
 def layer_opacities(atm, A_X, wavelengths_cm, cdata, eqdata):

@@ -181,6 +181,8 @@ def radiative_transfer(
 
     I_nodes = intens(mu)
     flux = 2 * jnp.pi * jnp.sum((w * mu)[:, None] * I_nodes, axis=0)
+    if isinstance(scheme, Spherical):
+        flux = flux * ((atm.radius + atm.z[0]) / atm.radius) ** 2  # refer to r = atm.radius
     if mu_out is not None:
         return flux, intens(jnp.atleast_1d(jnp.asarray(mu_out, dtype=float)))
     return flux, I_nodes

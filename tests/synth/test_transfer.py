@@ -106,7 +106,8 @@ def test_spherical_tends_to_plane_parallel(ref):
 def test_spherical_extended_atmosphere():
     """A thin (R = 20 x thickness) atmosphere: rays near the limb miss the bottom and see the
     atmosphere twice; the flux stays finite, positive and below the plane-parallel value for a
-    source function increasing inward (limb rays sample higher, cooler layers)."""
+    source function increasing inward (limb rays sample higher, cooler layers), once the flux is
+    taken back from the model radius to the top of the atmosphere."""
     atm_pp, alpha0 = _atm(reference_wavelength=None)
     thickness = float(atm_pp.z[0] - atm_pp.z[-1])
     atm_sph, _ = _atm(reference_wavelength=None, radius=20 * thickness, spherical=True)
@@ -115,7 +116,8 @@ def test_spherical_extended_atmosphere():
     F_pp, _ = rt(atm_pp, alpha, S, None, PlaneParallel(20))
     F_sp, I_sp = rt(atm_sph, alpha, S, None, Spherical(20))
     assert np.all(np.isfinite(I_sp)) and np.all(I_sp > 0)
-    assert 0.5 * F_pp[0] < F_sp[0] < F_pp[0]
+    to_top = float((atm_sph.radius / (atm_sph.radius + atm_sph.z[0])) ** 2)
+    assert 0.5 * F_pp[0] < F_sp[0] * to_top < F_pp[0]
 
 
 def test_bad_input():
