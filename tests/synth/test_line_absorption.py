@@ -131,7 +131,6 @@ def test_windowed_equals_dense_same_cut():
                                atol=1e-14 * float(jnp.max(a_d)))
 
 
-@pytest.mark.slow  # ~20 s of compilation on the shared CI cores
 def test_planned_windows_cut_below_cutoff():
     ll, T, ne, nH, st = _toy()
     wl = np.arange(4999.0, 5011.0, 0.01)
@@ -230,10 +229,88 @@ def test_full_ges_list_on_marcs_sun():
     data = load_equilibrium_data()
     ne, n = jax.jit(jax.vmap(chemical_equilibrium, in_axes=(0, 0, 0, None, None)))(
         atm.temperature, atm.number_density, atm.electron_density, format_abundances(), data)
-    with pytest.warns(UserWarning):  # a few species outside the equilibrium network
-        st = species_state(ll.species, n, atm.temperature, data)
+    st = species_state(ll.species, n, atm.temperature, data)  # every GES species is covered
     wl = np.arange(5000.0, 5100.0 + 1e-9, 0.05)
     win = plan_line_windows(ll, wl, atm.temperature, ne, n["H I"], st, 1.0, 1e-6)
     a = np.asarray(line_absorption(ll, wl, atm.temperature, ne, n["H I"], st, 1.0, win))
     assert a.shape == (56, wl.size) and np.all(np.isfinite(a)) and np.all(a >= 0)
     assert 1000 < win.n_lines < 5000
+
+
+def test_wing_formula_against_wofz():
+    """The far-wing continued fraction used beyond |z| = 8: Re w to 1e-9 relative vs scipy."""
+    from scipy.special import wofz
+
+    from jaxstro.synth.lines.absorption import WING_Z, _wing_w
+
+    v = np.geomspace(1e-3, 3000, 400)
+    a = np.geomspace(1e-7, 30, 30)
+    V, A = np.meshgrid(np.concatenate([v, -v]), a)
+    z = (V + 1j * A)[np.hypot(V, A) >= WING_Z]
+    got = np.asarray(_wing_w(jnp.asarray(z))).real
+    want = wofz(z).real
+    assert np.max(np.abs(got - want) / want) < 1e-9
+
+
+def test_planned_split_windows_equal_dense():
+    """Planned windows with the core/wing split against the dense path cut at the same per-line
+    half widths: the wing formula changes nothing beyond 1e-9 relative."""
+    ll, T, ne, nH, st = _toy(n_layers=2)
+    wl = np.arange(4999.0, 5011.0, 0.005)
+    opts = WindowOptions(cutoff=1e-5, sizes=(64, 1024), max_half_width=2.0)
+    win = plan_line_windows(ll, wl, T, ne, nH, st, 1.0, 1e-7, options=opts)
+    assert any(c < w for c, w in zip(win.core_sizes, win.sizes, strict=True))
+    a_w = np.asarray(line_absorption(ll, wl, T, ne, nH, st, 1.0, win))
+    a_d = np.asarray(line_absorption_dense(ll, wl, T, ne, nH, st, 1.0,
+                                           half_width=np.asarray(win.line_half_width) * 1e8))
+    np.testing.assert_allclose(a_w, a_d, rtol=1e-9, atol=1e-12 * a_d.max())
+
+
+@pytest.mark.needs_data
+@pytest.mark.slow
+def test_sun_5000_5100_against_turbospectrum():
+    """Full synthesis (synthesize + planned line windows) of the MARCS Sun, 5000-5100 Å at 0.01 Å,
+    GES lines, Turbospectrum's GAS2007 abundances, vmic 1 km/s, against the stored Turbospectrum
+    v20.1 spectrum (pure-LTE variant, as synthesize uses S = B).
+
+    Measured (2026-11-23): rms 0.0123, max |diff| 0.189 at 5005.63 Å (air). Line cores agree to
+    <~0.02; the residual sits in the damping wings of high-excitation Fe I lines whose list gives
+    log gamma_6 (5005.71, 5065.02, 5078.97, 5097.00 Å): Turbospectrum replaces those with its own
+    ABO tables and adds He/H2 perturbers (shared/notes/turbospectrum_comparison.md, item 7), which
+    jaxstro does not. The thresholds below guard against regressions from the measured state; the
+    issue-5 goal (rms <= 0.005, max <= 0.03) is NOT met yet.
+    """
+    from benchmarks.peers.turbospectrum import compare_normalised, load_reference
+    from jaxstro.data import locate
+    from jaxstro.spectra._airvac import air_to_vacuum
+    from jaxstro.synth.atmosphere import read_marcs
+    from jaxstro.synth.lines import read_linelist, species_state
+    from jaxstro.synth.synthesize import (
+        _default_continuum_data,
+        _default_equilibrium_data,
+        layer_opacities,
+        synthesize,
+    )
+
+    ref_id = "lines_sun_5000_5100"
+    arr, meta = load_reference(ref_id)
+    wl_air = arr["wavelength"]
+    wl = np.asarray(air_to_vacuum(jnp.asarray(wl_air)))
+    A = np.full(92, -10.0)
+    for z, a in meta["abundances_used"].items():
+        A[int(z) - 1] = a
+    A = jnp.asarray(A)
+    atm = read_marcs(locate(meta["model"]["name"]))
+    ll = read_linelist(locate("gaiaeso_linelist")).window(wl[0] - 5, wl[-1] + 5)
+    vmic = meta["vmic_km_s"]
+    cd, ed = _default_continuum_data(), _default_equilibrium_data()
+    ne, n, a_c, _ = layer_opacities(atm, A, jnp.asarray([wl[wl.size // 2] * 1e-8]), cd, ed)
+    st = species_state(ll.species, n, atm.temperature, ed)
+    win = plan_line_windows(ll, wl, atm.temperature, ne, n["H I"], st, vmic, np.asarray(a_c[:, 0]))
+    norm = np.asarray(synthesize(atm, ll, A, wl, vmic=vmic, line_windows=win).normalized)
+    res = compare_normalised(ref_id, wl_air, norm, pure_lte=True)
+    print(res)
+    assert res["rms"] < 0.015 and res["max_abs"] < 0.22
+    ref = arr["normalised_pure_lte"].astype(float)
+    cores = (ref < 0.6) & (ref <= np.roll(ref, 1)) & (ref <= np.roll(ref, -1))
+    assert np.max(np.abs(norm - ref)[cores]) < 0.03

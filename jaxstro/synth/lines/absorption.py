@@ -99,16 +99,20 @@ def species_state(
         dens.append(n_s)
         parts.append(U)
         if len(zs) == 1 and q <= 2:
-            try:
-                chis.append(data.ionization_energy(zs[0], q + 1))
-            except ValueError:
-                chis.append(np.nan)
+            chi_table = getattr(data, "chi", None)  # (92, 3) eV, NaN where no such stage
+            if chi_table is not None:  # indexed as an array: works inside jit
+                chis.append(jnp.asarray(chi_table)[zs[0] - 1, q])
+            else:
+                try:
+                    chis.append(jnp.asarray(data.ionization_energy(zs[0], q + 1), float))
+                except ValueError:
+                    chis.append(jnp.asarray(np.nan))
         else:
-            chis.append(np.nan)
+            chis.append(jnp.asarray(np.nan))
     if missing:
         warnings.warn(f"no number density/partition function for {missing}: their lines are "
                       "left out", stacklevel=2)
-    return SpeciesState(jnp.stack(dens), jnp.stack(parts), jnp.asarray(np.array(chis, float)))
+    return SpeciesState(jnp.stack(dens), jnp.stack(parts), jnp.stack(chis).astype(float))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -197,21 +201,65 @@ class LineWindows(eqx.Module):
     """Which pixels each line is evaluated on (from :func:`plan_line_windows` or
     :func:`fixed_line_windows`), grouped into static window sizes and chunks.
 
-    Per size class k (``sizes[k]`` pixels): ``line_index[k]``, ``start[k]`` (first pixel) and
-    ``half_width[k]`` [cm] (the profile is cut at |lambda - lambda_0| > half width; -1 pads),
-    all shaped (n_chunks, chunk).
+    Per size class k (``sizes[k]`` pixels): ``line_index[k]``, ``start[k]`` (first pixel),
+    ``half_width[k]`` [cm] (the profile is cut at |lambda - lambda_0| > half width; -1 pads) and
+    ``core_start[k]``, all shaped (n_chunks, chunk). Where ``core_sizes[k] < sizes[k]`` the window
+    is evaluated with the far-wing continued fraction (valid at |z| >= 8, see :func:`_wing_w`) and
+    only the ``core_sizes[k]`` pixels from ``core_start`` (covering |lambda - lambda_0| <= 8 sqrt(2)
+    sigma_max) with the full Weideman Voigt function. ``line_half_width``: every line's cut [cm]
+    (0 for lines left out).
     """
 
     line_index: tuple[Int[Array, "k c"], ...]
     start: tuple[Int[Array, "k c"], ...]
     half_width: tuple[Float[Array, "k c"], ...]
+    core_start: tuple[Int[Array, "k c"], ...]
+    line_half_width: Float[Array, " l"]
     sizes: tuple[int, ...] = eqx.field(static=True)
+    core_sizes: tuple[int, ...] = eqx.field(static=True)
     n_wavelengths: int = eqx.field(static=True)
 
     @property
     def n_lines(self) -> int:
         """Number of lines that have a window (padding excluded)."""
         return int(sum(int(np.sum(np.asarray(h) >= 0)) for h in self.half_width))
+
+    @property
+    def n_evaluations(self) -> tuple[int, int]:
+        """(wing-formula, full-Voigt) profile evaluations per layer, padding included."""
+        wing = full = 0
+        for w, c, idx in zip(self.sizes, self.core_sizes, self.line_index, strict=True):
+            n = int(np.prod(idx.shape))
+            if c < w:
+                wing += n * w
+                full += n * c
+            else:
+                full += n * w
+        return wing, full
+
+
+#: |z| beyond which the continued fraction (depth 6) gives Re w(z) to < 1e-9 relative
+WING_Z = 8.0
+_WING_DEPTH = 6
+
+
+def _wing_w(z: Array) -> Array:
+    """Laplace continued fraction for w(z) = (i/sqrt(pi)) / (z - (1/2)/(z - 1/(z - (3/2)/...))),
+    truncated at depth 6 and evaluated as one ratio of its Wallis convergents (complex multiplies
+    and a single division, ~3.5x cheaper than the N = 32 Weideman series). For |z| >= 8, Im z >= 0:
+    |Re w - Re w_exact| < 2.2e-10 relative (checked against scipy.special.wofz on
+    1e-7 <= a <= 30, 1e-3 <= |v| <= 3000; tested)."""
+    a_prev, a_cur = jnp.ones_like(z), z
+    b_prev, b_cur = jnp.zeros_like(z), jnp.ones_like(z)
+    for k in range(1, _WING_DEPTH + 1):
+        a_prev, a_cur = a_cur, z * a_cur - (0.5 * k) * a_prev
+        b_prev, b_cur = b_cur, z * b_cur - (0.5 * k) * b_prev
+    return (1j / np.sqrt(np.pi)) * b_cur / a_cur
+
+
+def _wing_profile(x, sigma, gamma):
+    inv = 1.0 / (sigma * np.sqrt(2.0))
+    return jnp.real(_wing_w((x + 1j * gamma) * inv)) * inv / np.sqrt(np.pi)
 
 
 class WindowOptions(eqx.Module):
@@ -220,39 +268,56 @@ class WindowOptions(eqx.Module):
     cutoff: profile cut where line opacity < cutoff x continuum opacity (in every layer).
     max_half_width: largest half width [Å]. sizes: candidate window sizes [pixels] (the grid
     length is always added). chunk_elements: chunk * n_layers * window budget per scan step.
+    wing_split: evaluate pixels beyond 8 sqrt(2) Doppler sigmas with the cheap far-wing formula.
     """
 
     cutoff: float = 1e-4
     max_half_width: float = 50.0
     sizes: tuple[int, ...] = (8, 32, 128, 512, 2048, 8192)
     chunk_elements: int = 1 << 20
+    wing_split: bool = True
 
 
 def _build_windows(wl_cm: np.ndarray, lam0_cm: np.ndarray, hw_cm: np.ndarray, n_layers: int,
-                   opts: WindowOptions) -> LineWindows:
+                   opts: WindowOptions, core_cm: np.ndarray | None = None) -> LineWindows:
     n_wl = wl_cm.size
     lo = np.searchsorted(wl_cm, lam0_cm - hw_cm, side="left")
     hi = np.searchsorted(wl_cm, lam0_cm + hw_cm, side="right")
     count = hi - lo
     keep = (count > 0) & (hw_cm > 0)
+    if core_cm is not None:
+        core_lo = np.searchsorted(wl_cm, lam0_cm - core_cm, side="left")
+        core_count = np.searchsorted(wl_cm, lam0_cm + core_cm, side="right") - core_lo + 2
     sizes = sorted({s for s in opts.sizes if s < n_wl} | {n_wl})
     cls = np.searchsorted(np.array(sizes), count)  # smallest size >= count
-    idx_out, start_out, hw_out, used = [], [], [], []
+    out = {"idx": [], "start": [], "hw": [], "cstart": [], "w": [], "cw": []}
     for k, w in enumerate(sizes):
         sel = np.flatnonzero(keep & (cls == k))
         if sel.size == 0:
             continue
-        chunk = int(max(1, min(sel.size, opts.chunk_elements // (n_layers * w))))
+        cw = w
+        if core_cm is not None:
+            need = int(np.max(core_count[sel]))
+            cw = max(16, 1 << int(np.ceil(np.log2(max(need, 1)))))
+            if 2 * cw > w:
+                cw = w
+        budget = n_layers * (w + (cw if cw < w else 0))
+        chunk = int(max(1, min(sel.size, opts.chunk_elements // budget)))
         n_chunks = -(-sel.size // chunk)
         pad = n_chunks * chunk - sel.size
         line = np.concatenate([sel, np.zeros(pad, int)])
         st = np.clip(lo[line], 0, n_wl - w)
+        cs = np.clip(core_lo[line] - 1, 0, n_wl - cw) if cw < w else st
         h = np.concatenate([hw_cm[sel], -np.ones(pad)])
-        idx_out.append(jnp.asarray(line.reshape(n_chunks, chunk), jnp.int32))
-        start_out.append(jnp.asarray(st.reshape(n_chunks, chunk), jnp.int32))
-        hw_out.append(jnp.asarray(h.reshape(n_chunks, chunk)))
-        used.append(w)
-    return LineWindows(tuple(idx_out), tuple(start_out), tuple(hw_out), tuple(used), n_wl)
+        out["idx"].append(jnp.asarray(line.reshape(n_chunks, chunk), jnp.int32))
+        out["start"].append(jnp.asarray(st.reshape(n_chunks, chunk), jnp.int32))
+        out["cstart"].append(jnp.asarray(cs.reshape(n_chunks, chunk), jnp.int32))
+        out["hw"].append(jnp.asarray(h.reshape(n_chunks, chunk)))
+        out["w"].append(w)
+        out["cw"].append(cw)
+    return LineWindows(tuple(out["idx"]), tuple(out["start"]), tuple(out["hw"]),
+                       tuple(out["cstart"]), jnp.asarray(np.where(keep, hw_cm, 0.0)),
+                       tuple(out["w"]), tuple(out["cw"]), n_wl)
 
 
 def _as_grid(wavelengths) -> np.ndarray:
@@ -302,6 +367,7 @@ def plan_line_windows(
         raise ValueError("alpha_continuum must be positive in every layer")
     n = len(linelist)
     hw = np.zeros(n)
+    core = np.zeros(n)
     f = jax.jit(lambda ll: line_quantities(ll, T, ne, n_HI, state, vmic))
     for i0 in range(0, n, block):
         sub = _slice(linelist, i0, i0 + block)
@@ -312,9 +378,10 @@ def plan_line_windows(
             xl = np.sqrt(np.maximum(0.0, gam / (np.pi * rho) - gam**2))
         x = np.where(amp > 0, np.maximum(xd, xl), 0.0)
         hw[i0:i0 + block] = np.nanmax(np.nan_to_num(x), axis=1)
+        core[i0:i0 + block] = WING_Z * np.sqrt(2.0) * np.max(sig, axis=1)
     hw = np.minimum(hw, options.max_half_width * 1e-8)
     return _build_windows(wl * 1e-8, np.asarray(linelist.wavelength) * 1e-8, hw, T.shape[0],
-                          options)
+                          options, core if options.wing_split else None)
 
 
 def _slice(ll: LineList, i0: int, i1: int) -> LineList:
@@ -352,27 +419,38 @@ def line_absorption(
     n_layers, n_wl = T.shape[0], wl_cm.shape[0]
     acc = jnp.zeros((n_layers, n_wl), dtype=wl_cm.dtype)
 
-    for w, idx, start, hw in zip(windows.sizes, windows.line_index, windows.start,
-                                 windows.half_width, strict=True):
-        offs = jnp.arange(w)
+    for w, cw, idx, start, hw, cstart in zip(windows.sizes, windows.core_sizes,
+                                             windows.line_index, windows.start,
+                                             windows.half_width, windows.core_start, strict=True):
+        split = cw < w
 
         @jax.checkpoint
-        def chunk_values(idx_c, start_c, hw_c, w=w, offs=offs):
+        def chunk_values(idx_c, start_c, hw_c, cstart_c, w=w, cw=cw, split=split):
             sub = {k: v[idx_c] for k, v in fields.items()}
             amp, sig, gam = _line_quantities(sub, T, ne, n_HI, state, vmic_cm, mass, charge)
-            pix = start_c[:, None] + offs[None, :]  # (c, w)
-            dx = wl_cm[pix] - sub["wavelength"][:, None] * 1e-8
-            inside = jnp.abs(dx) <= hw_c[:, None]
-            prof = voigt_profile(dx[:, None, :], sig[:, :, None], gam[:, :, None])
-            vals = jnp.where(inside[:, None, :], amp[:, :, None] * prof, 0.0)  # (c, L, w)
-            return pix, vals
+            lam0 = sub["wavelength"][:, None] * 1e-8
+            amp, sig, gam = amp[:, :, None], sig[:, :, None], gam[:, :, None]
+
+            def window(st, size, fn):
+                pix = st[:, None] + jnp.arange(size)[None, :]  # (c, size)
+                dx = wl_cm[pix] - lam0
+                inside = (jnp.abs(dx) <= hw_c[:, None])[:, None, :]
+                return pix, jnp.where(inside, amp * fn(dx[:, None, :], sig, gam), 0.0)
+
+            if not split:
+                return window(start_c, w, voigt_profile)
+            pix, vals = window(start_c, w, _wing_profile)
+            cpix, cvals = window(
+                cstart_c, cw, lambda x, s, g: voigt_profile(x, s, g) - _wing_profile(x, s, g))
+            return (jnp.concatenate([pix, cpix], axis=1),
+                    jnp.concatenate([vals, cvals], axis=2))
 
         def body(a, xs, chunk_values=chunk_values):
             pix, vals = chunk_values(*xs)
             flat = jnp.transpose(vals, (1, 0, 2)).reshape(n_layers, -1)
             return a.at[:, pix.reshape(-1)].add(flat), None
 
-        acc, _ = jax.lax.scan(body, acc, (idx, start, hw))
+        acc, _ = jax.lax.scan(body, acc, (idx, start, hw, cstart))
     return acc
 
 
@@ -384,10 +462,10 @@ def line_absorption_dense(
     n_HI: Float[ArrayLike, " n"],
     state: SpeciesState,
     vmic: float | ArrayLike,
-    half_width: float | None = None,
+    half_width: float | ArrayLike | None = None,
 ) -> Float[Array, "n w"]:
     """Reference path for tests: every line at every wavelength (memory n_lines x n_layers x
-    n_wl); profiles cut at ``half_width`` [Å] if given."""
+    n_wl); profiles cut at ``half_width`` [Å] (scalar or per line) if given."""
     require_x64("line_absorption_dense")
     amp, sig, gam = line_quantities(linelist, T, ne, n_HI, state, vmic)
     wl_cm = jnp.asarray(wavelengths, float) * 1e-8
@@ -395,7 +473,8 @@ def line_absorption_dense(
     prof = voigt_profile(dx[:, None, :], sig[:, :, None], gam[:, :, None])
     vals = amp[:, :, None] * prof
     if half_width is not None:
-        vals = jnp.where((jnp.abs(dx) <= half_width * 1e-8)[:, None, :], vals, 0.0)
+        hw = jnp.broadcast_to(jnp.asarray(half_width, float), (len(linelist),)) * 1e-8
+        vals = jnp.where((jnp.abs(dx) <= hw[:, None])[:, None, :], vals, 0.0)
     return vals.sum(axis=0)
 
 
