@@ -7,6 +7,7 @@ Training (vmapped over pixels)
     TrainOptions, train                   ML theta | s by WLS and s by bounded 1-D ML (eq 2.5)
 Test step (vmapped over stars, sharded over devices)
     FitOptions, LabelFit                  options / result of the label fit
+    LevenbergMarquardt, OptimistixLM      solvers: LM on the chi2 quadratic form; optimistix LM
     fit_labels_one, fit_labels            Levenberg-Marquardt labels, covariance, chi2
 Evaluation (§2.4)
     cross_validate, CVResult              K-fold (12 by default) cross-validation
@@ -26,7 +27,14 @@ from ._diagnostics import (
     one_to_one_plot,
 )
 from ._io import SpectraSource
-from ._labels import FitOptions, LabelFit, fit_labels, fit_labels_one
+from ._labels import (
+    FitOptions,
+    LabelFit,
+    LevenbergMarquardt,
+    OptimistixLM,
+    fit_labels,
+    fit_labels_one,
+)
 from ._model import CannonModel, load_model, save_model
 from ._train import TrainOptions, train
 from ._vectorizer import Vectorizer, polynomial_exponents
@@ -37,6 +45,8 @@ __all__ = [
     "ExtrapolationBounds",
     "FitOptions",
     "LabelFit",
+    "LevenbergMarquardt",
+    "OptimistixLM",
     "SpectraSource",
     "TrainOptions",
     "Vectorizer",

@@ -23,6 +23,31 @@ from ._model import CannonModel
 from ._validate import check_spectra, check_wavelength
 
 
+class LevenbergMarquardt(eqx.Module):
+    """Levenberg-Marquardt on the quadratic form of chi^2 (default solver; pure JAX).
+
+    The model is linear in the terms, ``m = Theta v(x)``, so per star
+    ``chi2(x) = f'Wf - 2 c.v + v'Gv`` with ``G = Theta' W Theta`` and ``c = Theta' W f``
+    (computed once per star; for a batch they are one matrix product). Every iteration then costs
+    O(n_terms^2), independent of the number of pixels: gradient ``D'(Gv - c)`` with ``D = dv/dx``
+    and the exact Hessian of chi2 (Gauss-Newton matrix ``D'GD`` where that is not positive
+    definite), Marquardt-damped step by Cholesky, accepted if chi2 drops.
+    A fixed number of iterations keeps the batch in lock-step (no while loop).
+    """
+
+    n_iter: int = eqx.field(static=True, default=30)
+    damping: float = eqx.field(static=True, default=1e-3)
+    tol: float = eqx.field(static=True, default=1e-8)
+
+
+class OptimistixLM(eqx.Module):
+    """``optimistix.LevenbergMarquardt`` on the pixel residuals (reference solver, slower)."""
+
+    max_steps: int = eqx.field(static=True, default=100)
+    rtol: float = eqx.field(static=True, default=1e-9)
+    atol: float = eqx.field(static=True, default=1e-9)
+
+
 class FitOptions(eqx.Module):
     """Options of the label fit (all static).
 
@@ -33,8 +58,8 @@ class FitOptions(eqx.Module):
             (or the centre and +-0.5 along each axis when that grid exceeds 729 points).
         n_starts: chi^2 is evaluated at every candidate (one matrix product for all stars) and
             Levenberg-Marquardt is run from the ``n_starts`` best ones; the lowest chi^2 wins.
-        max_steps: Levenberg-Marquardt step limit.
-        rtol, atol: optimistix LM tolerances (on standardised labels and chi).
+        solver: :class:`LevenbergMarquardt` (default, on the chi^2 quadratic form) or
+            :class:`OptimistixLM` (optimistix on the pixel residuals).
         extrapolation_margin: labels further than this fraction of the training range outside
             it are flagged ``extrapolated``.
         windows: optional per-label pixel windows ``(n_labels, n_pixels)`` bool (thesis §2.4.1,
@@ -44,9 +69,8 @@ class FitOptions(eqx.Module):
 
     starts: tuple[tuple[float, ...], ...] | None = eqx.field(static=True, default=None)
     n_starts: int = eqx.field(static=True, default=1)
-    max_steps: int = eqx.field(static=True, default=100)
-    rtol: float = eqx.field(static=True, default=1e-9)
-    atol: float = eqx.field(static=True, default=1e-9)
+    solver: LevenbergMarquardt | OptimistixLM = eqx.field(static=True,
+                                                         default=LevenbergMarquardt())
     extrapolation_margin: float = eqx.field(static=True, default=0.1)
     windows: Bool[Array, "n_labels n_pixels"] | None = None
 
@@ -102,6 +126,50 @@ def _weights(model: CannonModel, ivar):
     return jnp.where(ok, ivar / (1.0 + ivar * jnp.where(ok, s2, 0.0)), 0.0)
 
 
+def _lm_quadform(vec, G, c, fwf, x0, free, opts: LevenbergMarquardt):
+    """Minimise ``chi2(x) = fwf - 2 c.v(x) + v(x)' G v(x)`` over the ``free`` labels from x0."""
+    n = x0.shape[0]
+    eye = jnp.eye(n, dtype=x0.dtype)
+    both = free[:, None] & free[None, :]
+
+    def chi2(x):
+        v = vec.terms_std(x)
+        return fwf - 2.0 * c @ v + v @ G @ v
+
+    def grad_hess(x):
+        v = vec.terms_std(x)
+        D = jax.jacfwd(vec.terms_std)(x)  # (n_terms, n_labels)
+        g = D.T @ (G @ v - c)
+        H = D.T @ G @ D
+        return jnp.where(free, g, 0.0), jnp.where(both, H, eye)
+
+    def damped_step(H, g, lam):
+        Hd = H + lam * jnp.diag(jnp.abs(jnp.diagonal(H))) + 1e-300 * eye
+        return -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(Hd, lower=True), g)
+
+    def body(_, state):
+        x, q, lam = state
+        g, H_gn = grad_hess(x)
+        # exact Hessian of chi2/2 (cheap in term space): quadratic convergence even where the
+        # residuals are not small; Gauss-Newton matrix where it is not positive definite
+        H_full = jnp.where(both, 0.5 * jax.hessian(chi2)(x), eye)
+        dx = damped_step(H_full, g, lam)
+        dx = jnp.where(jnp.all(jnp.isfinite(dx)), dx, damped_step(H_gn, g, lam))
+        dx = jnp.where(jnp.isfinite(dx), dx, 0.0)
+        x_new = x + dx
+        q_new = chi2(x_new)
+        acc = q_new <= q
+        return (jnp.where(acc, x_new, x), jnp.where(acc, q_new, q),
+                jnp.clip(jnp.where(acc, lam * 0.3, lam * 10.0), 1e-12, 1e12))
+
+    q0 = chi2(x0)
+    x, q, _ = jax.lax.fori_loop(0, opts.n_iter, body, (x0, q0, jnp.asarray(opts.damping)))
+    g, H = grad_hess(x)
+    # Newton decrement g' H^-1 g: the chi2 still to gain; converged if tiny
+    dec = g @ jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(H, lower=True), g)
+    return x, q, dec < opts.tol * jnp.maximum(1.0, q)
+
+
 def fit_labels_one(
     model: CannonModel,
     flux: Float[Array, " n_pixels"],
@@ -114,51 +182,61 @@ def fit_labels_one(
     flux = jnp.where(ivar > 0, flux, 0.0)
     w = _weights(model, ivar)
     sw = jnp.sqrt(w)
+    Th = model.theta
+    G = Th.T @ (w[:, None] * Th)
+    c = Th.T @ (w * flux)
+    fwf = jnp.sum(w * flux * flux)
     mid = 0.5 * (model.label_min + model.label_max)
     half = 0.5 * (model.label_max - model.label_min)
     half = jnp.where(half > 0, half, vec.scales)
     cands = vec.standardise(mid + jnp.asarray(options.start_grid(n_lab)) * half)
-    model_c = jax.vmap(vec.terms_std)(cands) @ model.theta.T  # (n_candidates, n_pixels)
-    chi2_c = jnp.sum(w * (flux - model_c) ** 2, axis=1)
+    V = jax.vmap(vec.terms_std)(cands)  # (n_candidates, n_terms)
+    chi2_c = fwf - 2.0 * V @ c + jnp.einsum("ki,ij,kj->k", V, G, V)
     k = min(options.n_starts, cands.shape[0])
     _, top = jax.lax.top_k(-jnp.where(jnp.isfinite(chi2_c), chi2_c, jnp.inf), k)
     x0s = cands[top]
+    all_free = jnp.ones(n_lab, bool)
 
-    def resid(x, args):
-        return sw * (flux - model.theta @ vec.terms_std(x))
+    def resid(x, args=None):
+        return sw * (flux - Th @ vec.terms_std(x))
 
-    solver = optx.LevenbergMarquardt(rtol=options.rtol, atol=options.atol)
+    solver = options.solver
+    if isinstance(solver, OptimistixLM):
+        optlm = optx.LevenbergMarquardt(rtol=solver.rtol, atol=solver.atol)
 
-    def solve(x0):
-        sol = optx.least_squares(resid, solver, x0, max_steps=options.max_steps, throw=False)
-        r = resid(sol.value, None)
-        return sol.value, jnp.sum(r * r), sol.result == optx.RESULTS.successful
+        def solve(x0):
+            sol = optx.least_squares(resid, optlm, x0, max_steps=solver.max_steps, throw=False)
+            return sol.value, sol.result == optx.RESULTS.successful
+    else:
 
-    xs, chi2s, oks = jax.vmap(solve)(x0s)
-    chi2s_safe = jnp.where(jnp.isfinite(chi2s), chi2s, jnp.inf)
-    best = jnp.argmin(chi2s_safe)
+        def solve(x0):
+            x, _, ok = _lm_quadform(vec, G, c, fwf, x0, all_free, solver)
+            return x, ok
+
+    xs, oks = jax.vmap(solve)(x0s)
+    chi2s = jax.vmap(lambda x: jnp.sum(resid(x) ** 2))(xs)
+    best = jnp.argmin(jnp.where(jnp.isfinite(chi2s), chi2s, jnp.inf))
     x, chi2, ok = xs[best], chi2s[best], oks[best]
     best = top[best]
 
-    J = jax.jacfwd(resid)(x, None)  # (n_pixels, n_labels)
-    F = J.T @ J
+    D = jax.jacfwd(vec.terms_std)(x)
+    F = D.T @ G @ D  # = J'J, the Gauss-Newton Fisher matrix
     eye = jnp.eye(n_lab, dtype=F.dtype)
     cov_std = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(F, lower=True), eye)
 
     if options.windows is not None:
         win = jnp.asarray(options.windows, dtype=bool)
         has_win = jnp.any(win, axis=1)
+        lm = solver if isinstance(solver, LevenbergMarquardt) else LevenbergMarquardt()
 
         def refit(j):
-            swj = sw * win[j]
-
-            def rj(xj, args):
-                return swj * (flux - model.theta @ vec.terms_std(x.at[j].set(xj[0])))
-
-            sol = optx.least_squares(rj, solver, x[j : j + 1], max_steps=options.max_steps,
-                                     throw=False)
-            Jj = jax.jacfwd(rj)(sol.value, None)
-            return sol.value[0], 1.0 / jnp.sum(Jj * Jj)
+            wj = w * win[j]
+            Gj = Th.T @ (wj[:, None] * Th)
+            cj = Th.T @ (wj * flux)
+            free = jnp.arange(n_lab) == j
+            xj, _, _ = _lm_quadform(vec, Gj, cj, jnp.sum(wj * flux * flux), x, free, lm)
+            Dj = jax.jacfwd(vec.terms_std)(xj)[:, j]
+            return xj[j], 1.0 / (Dj @ Gj @ Dj)
 
         xj, varj = jax.vmap(refit)(jnp.arange(n_lab))
         x = jnp.where(has_win, xj, x)

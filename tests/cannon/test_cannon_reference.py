@@ -126,3 +126,19 @@ def test_test_step_matches_scipy(apogee, quad_model, quad_fit):
     assert np.mean(quad_fit.converged) > 0.9
     n_used = quad_fit.n_pixels_used
     np.testing.assert_allclose(quad_fit.reduced_chi2, quad_fit.chi2 / (n_used - 3))
+
+
+@pytest.mark.slow
+def test_optimistix_solver_agrees(apogee, quad_model, quad_fit):
+    """The optimistix Levenberg-Marquardt on pixel residuals finds the same labels (1e-4 of the
+    training-label std) as the default LM on the chi^2 quadratic form."""
+    from jaxstro.cannon import FitOptions, OptimistixLM, fit_labels
+
+    d = apogee
+    res = fit_labels(quad_model, d["flux"][N_TRAIN:], d["ivar"][N_TRAIN:],
+                     wavelength=d["dispersion"], options=FitOptions(solver=OptimistixLM()),
+                     batch_size=56)
+    ok = res.converged & quad_fit.converged
+    assert ok.mean() > 0.9
+    scale = d["labels"][:N_TRAIN].std(axis=0)
+    assert np.all(np.abs(res.labels[ok] - quad_fit.labels[ok]) < 1e-4 * scale)
