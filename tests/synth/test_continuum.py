@@ -222,7 +222,8 @@ def test_scattering_values(data):
     np.testing.assert_allclose(np.asarray(s), expect, rtol=1e-6)
 
 
-def test_continuum_absorption_jit_vmap_grad(data):
+@pytest.mark.slow
+def test_continuum_absorption_jit_vmap(data):
     nu = jnp.asarray(c_cgs / (np.linspace(3000, 15000, 17) * 1e-8))
     T = jnp.asarray([4500.0, 5800.0, 7000.0])
     ne = jnp.asarray([1e12, 1e13, 1e14])
