@@ -17,7 +17,8 @@ Compared in the same run:
 The scipy peers are timed on a subset (``--numpy-subset`` spectra) and scaled linearly to the
 full count; the JSON says so.
 
-Run: ``python -m benchmarks.spectra_normalize [--quick] [--n N] [--chunk C]``.
+Run: ``python -m benchmarks.spectra_normalize [--quick] [--n N] [--chunk C] [--dtype float32]``
+(results: ``benchmarks/results/spectra_normalize[_float32][_quick].json``).
 """
 
 from __future__ import annotations
@@ -144,11 +145,7 @@ def main(argv=None) -> None:
 
     # accuracy on the subset
     ref = scipy_sparse_normalize(W, sub_f, sub_i)[2]
-    jx = np.asarray(
-        jax.jit(lambda f, i: continuum_normalize(wl, f, i, sigma=SIGMA, truncate=TRUNCATE))(
-            sub_f, sub_i
-        )[2]
-    )
+    jx = np.asarray(normalize_chunk(sub_f.astype(dtype), sub_i.astype(dtype))[2], np.float64)
     rel_jax = float(np.max(np.abs(jx / ref - 1)))
     rel_ndi = float(np.max(np.abs(scipy_ndimage_normalize(wl, sub_f, sub_i)[2] / ref - 1)))
 
@@ -178,8 +175,9 @@ def main(argv=None) -> None:
             "measured_on": f"{args.numpy_subset} spectra, scaled x{scale:g}",
         },
     ]
+    name = "spectra_normalize" + ("" if args.dtype == "float64" else f"_{args.dtype}")
     record(
-        "spectra_normalize",
+        name + ("_quick" if args.quick else ""),
         rows,
         n_pixels=int(wl.size),
         grid="lamost_tsp_wavelength_grid (3559 px, 3900-8849 Å)",
