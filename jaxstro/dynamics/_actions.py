@@ -85,8 +85,9 @@ def _staeckel_one(potential: Potential, w, delta, order: int):
     delta = jnp.where(finite, delta, 0.4)
 
     def pot_uv(u, v):
-        return potential._phi(delta * jnp.sinh(u) * jnp.sin(v), delta * jnp.cosh(u) * jnp.cos(v),
-                              0.0, 0.0)
+        return potential._phi(
+            delta * jnp.sinh(u) * jnp.sin(v), delta * jnp.cosh(u) * jnp.cos(v), 0.0, 0.0
+        )
 
     E = 0.5 * (vR**2 + vT**2 + vz**2) + potential._phi(R, z, 0.0, 0.0)
     Lz = R * vT
@@ -227,8 +228,10 @@ def actions_staeckel(
     """
     require_x64("jaxstro.dynamics.actions_staeckel")
     if not potential.is_axisymmetric:
-        raise ValueError("actions_staeckel: the potential must be axisymmetric "
-                         "(use CompositePotential.axisymmetric_part())")
+        raise ValueError(
+            "actions_staeckel: the potential must be axisymmetric "
+            "(use CompositePotential.axisymmetric_part())"
+        )
     w = jnp.atleast_2d(jnp.asarray(w, dtype=jnp.float64))
     if w.shape[-1] < 5:
         raise ValueError(f"actions_staeckel: w needs >= 5 columns (R,vR,vT,z,vz), got {w.shape}")

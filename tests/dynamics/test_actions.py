@@ -34,8 +34,14 @@ def test_actions_vs_galpy(rng):
     bad = np.array([[1.0, 0.0, 3.0, 0.0, 0.0], [1.0, np.nan, 1.0, 0.0, 0.0]])  # unbound, NaN
     a = actions_staeckel(MWPotential2014(), np.vstack([w, bad]), 0.45)
     n = len(R)
-    for ours, ref in [(a.jr, jr), (a.jz, jz), (a.jphi, lz), (a.omega_r, Or), (a.omega_phi, Op),
-                      (a.omega_z, Oz)]:
+    for ours, ref in [
+        (a.jr, jr),
+        (a.jz, jz),
+        (a.jphi, lz),
+        (a.omega_r, Or),
+        (a.omega_phi, Op),
+        (a.omega_z, Oz),
+    ]:
         np.testing.assert_allclose(np.asarray(ours)[:n], ref, rtol=1e-6)
     assert np.all(np.asarray(a.flag)[:n] == 0)
     assert list(np.asarray(a.flag)[n:]) == [1, 2]
