@@ -129,9 +129,11 @@ def test_vmap_over_abundances(sun):
 def test_spherical_giants_vs_turbospectrum(ref_id, model, tol):
     """Spherical MARCS giants vs Turbospectrum (pure LTE, spherical) at 4300-15000 Å, every 4th
     reference point, with Turbospectrum's adopted abundances. Measured: logg 3 within 1.3 % (median
-    -0.7 %); the logg 1 supergiant within -2/+6.5 % (its low-density layers make the missing
-    H I level dissolution and the different ray layout matter more). These tolerances record the
-    current agreement; acceptance item 2 asks 1 %, met for the Sun and the logg 3 giant only."""
+    -0.7 %); the logg 1 supergiant within 2.1 % except just redward of the Paschen (8206 Å) and
+    Brackett (14588 Å) limits, where it is up to 6.5 % brighter: we have no H I level dissolution
+    (occupation probabilities), which in its low-density atmosphere extends the bound-free opacity
+    redward of the series limits in Turbospectrum. These tolerances record the current agreement;
+    acceptance item 2 asks 1 %, met for the Sun, nearly (1.3 %) for the logg 3 giant."""
     import json
 
     from jaxstro.data import locate
@@ -149,3 +151,22 @@ def test_spherical_giants_vs_turbospectrum(ref_id, model, tol):
     r = np.asarray(sp.continuum) / ref["continuum_pure_lte"][::4]
     m = ~ref["near_hydrogen_edge"][::4] & (wl_air >= 4300) & (wl_air <= 15000)
     np.testing.assert_allclose(r[m], 1.0, atol=tol)
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_line_opacity_plugs_in(sun):
+    """With a line list the line opacity (``lines.line_absorption``) is added to the continuum
+    before transfer: the continuum is unchanged, the normalised flux lies in (0, 1] and the strong
+    Fe I lines of 5000-5005 Å appear (line-profile physics is tested in the lines module)."""
+    from jaxstro.data import locate
+    from jaxstro.synth.lines import read_linelist
+
+    atm, A = sun
+    ll = read_linelist(locate("linelist_fixture:5000-5005.vald"))
+    wl = jnp.linspace(5000.0, 5005.0, 201)
+    sp = synthesize(atm, ll, A, wl)
+    cont = synthesize(atm, None, A, wl).continuum
+    np.testing.assert_allclose(sp.continuum, cont, rtol=1e-12)
+    norm = np.asarray(sp.normalized)
+    assert np.all(norm > 0) and np.all(norm <= 1 + 1e-9) and norm.min() < 0.5
