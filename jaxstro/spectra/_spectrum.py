@@ -107,6 +107,26 @@ class Spectrum(eqx.Module):
         return Spectrum(vacuum_to_air(self.wavelength), self.flux, self.ivar, self.mask,
                         medium="air", meta=self.meta)
 
+    def normalize(
+        self, *, sigma: float = 50.0, truncate: float = 150.0, apply_bad_pixel_rule: bool = False
+    ) -> Spectrum:
+        """Continuum-normalised copy (:func:`continuum_normalize` on ``masked_ivar``).
+
+        The continuum goes to ``meta["continuum_sigma_A"]``/``["continuum_truncate_A"]`` as
+        settings only; with ``apply_bad_pixel_rule`` the thesis ch3 rule is applied too. The mask
+        becomes ``ivar > 0`` of the result.
+        """
+        from ._normalize import bad_pixel_rule, continuum_normalize
+
+        nf, ni, _ = continuum_normalize(
+            self.wavelength, self.flux, self.masked_ivar(), sigma=sigma, truncate=truncate
+        )
+        if apply_bad_pixel_rule:
+            nf, ni = bad_pixel_rule(nf, ni)
+        meta = self.meta | {"normalized": True, "continuum_sigma_A": float(sigma),
+                            "continuum_truncate_A": float(truncate)}
+        return Spectrum(self.wavelength, nf, ni, ni > 0, medium=self.medium, meta=meta)
+
     def masked_ivar(self) -> Float[Array, "*batch n"]:
         """``ivar`` with masked (bad) pixels set to 0: what the fitting code should use."""
         return jnp.where(self.mask, self.ivar, 0.0)

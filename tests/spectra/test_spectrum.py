@@ -52,3 +52,13 @@ def test_repair_nonfinite():
     np.testing.assert_array_equal(f, [1.0, 1.0, 1.0, 1.0])
     np.testing.assert_array_equal(iv, [1.0, 0.0, 0.0, 0.0])
     np.testing.assert_array_equal(rep, [False, True, True, True])
+
+
+def test_normalize_method_matches_function(rng):
+    wl = 5000.0 + 0.5 * np.arange(400)
+    flux = 2.0 + 0.01 * rng.normal(size=400)
+    s = Spectrum(wl, flux, np.full(400, 1e4), meta={"object": "x"})
+    n = s.normalize(sigma=25.0, truncate=75.0, apply_bad_pixel_rule=True)
+    ref = continuum_normalize(wl, flux, np.full(400, 1e4), sigma=25.0, truncate=75.0)[0]
+    np.testing.assert_allclose(n.flux, ref, rtol=1e-14)
+    assert n.meta["normalized"] and n.meta["object"] == "x" and bool(n.mask.all())
