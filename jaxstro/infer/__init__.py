@@ -8,20 +8,33 @@ Models
     marginal_continuum_loglike, legendre_design
 Runners
     find_map (multi-start, vmapped), run_nuts (vectorised chains), MAPResult
+    find_map_batch              MAP of many stars in one compiled call, sharded over devices
+One-call fits (MAP -> NUTS -> InferenceData + summary)
+    fit_cannon_labels, fit_spectrum, FitResult
 Output
     to_inference_data (arviz), summarize (astropy Table with r_hat / ESS and warnings),
     trace_and_corner (figures)
 """
 
+from ._fit import FitResult, fit_cannon_labels, fit_spectrum
 from ._models import (
     cannon_label_model,
     legendre_design,
     marginal_continuum_loglike,
     spectrum_model,
 )
-from ._run import MAPResult, find_map, run_nuts, summarize, to_inference_data, trace_and_corner
+from ._run import (
+    MAPResult,
+    find_map,
+    find_map_batch,
+    run_nuts,
+    summarize,
+    to_inference_data,
+    trace_and_corner,
+)
 
 __all__ = [
-    "MAPResult", "cannon_label_model", "find_map", "legendre_design", "marginal_continuum_loglike",
+    "FitResult", "MAPResult", "cannon_label_model", "find_map", "find_map_batch",
+    "fit_cannon_labels", "fit_spectrum", "legendre_design", "marginal_continuum_loglike",
     "run_nuts", "spectrum_model", "summarize", "to_inference_data", "trace_and_corner",
 ]  # fmt: skip

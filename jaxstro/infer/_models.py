@@ -19,20 +19,48 @@ from jaxtyping import Array, Float
 ForwardModel = Callable[[dict[str, Array]], Float[Array, " n_pixels"]]
 
 
-def _check_data(flux: Array, ivar: Array) -> None:
+def _is_traced(*xs) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+def _check_data(
+    flux: Array, ivar: Array, *, wavelength: Array | None = None, n_pixels: int | None = None,
+    what: str = "spectrum", batched: bool = False,
+) -> None:
+    """ValueError for malformed data at a public boundary (skipped for traced arrays, e.g. under
+    vmap over stars): shapes, ivar < 0 or NaN, no valid pixels, non-finite flux at valid
+    pixels. With ``batched`` the arrays are ``(n_stars, n_pixels)`` and each star is checked."""
     import numpy as np
 
+    if _is_traced(flux, ivar, wavelength):
+        return
     f, iv = np.asarray(flux), np.asarray(ivar)
+    ndim = 2 if batched else 1
+    if f.ndim != ndim:
+        raise ValueError(f"{what}: flux must be {ndim}-D, got shape {f.shape}")
     if f.shape != iv.shape:
-        raise ValueError(f"flux {f.shape} and ivar {iv.shape} differ in shape")
-    if np.any(iv < 0) or np.any(np.isnan(iv)):
-        raise ValueError("ivar must be finite and >= 0")
+        raise ValueError(f"{what}: flux {f.shape} and ivar {iv.shape} differ in shape")
+    if n_pixels is not None and f.shape[-1] != n_pixels:
+        raise ValueError(f"{what}: {f.shape[-1]} pixels, but the model has {n_pixels}")
+    if wavelength is not None:
+        wl = np.asarray(wavelength)
+        if wl.shape != f.shape[-1:]:
+            raise ValueError(f"{what}: wavelength {wl.shape} does not match flux {f.shape}")
+        if not np.all(np.isfinite(wl)) or not np.all(np.diff(wl) > 0):
+            raise ValueError(f"{what}: wavelength must be finite and strictly increasing")
+    if np.any(np.isnan(iv)) or np.any(iv < 0):
+        bad = np.argwhere(np.isnan(iv) | (iv < 0))[:5]
+        raise ValueError(f"{what}: ivar must be finite and >= 0 (bad at {bad.tolist()})")
+    if np.any(np.isinf(iv)):
+        raise ValueError(f"{what}: ivar must be finite (inf found)")
     good = iv > 0
-    if not good.any():
-        raise ValueError("the spectrum has no valid pixels (all ivar = 0)")
+    n_good = good.sum(axis=-1)
+    if np.any(n_good == 0):
+        which = "" if not batched else f" (stars {np.flatnonzero(n_good == 0)[:5].tolist()})"
+        raise ValueError(f"{what}: no valid pixels (all ivar = 0){which}")
     if not np.all(np.isfinite(f[good])):
-        bad = np.flatnonzero(good & ~np.isfinite(f))[:5]
-        raise ValueError(f"non-finite flux at pixels with ivar > 0: {bad.tolist()}")
+        bad = np.argwhere(good & ~np.isfinite(f))[:5]
+        raise ValueError(f"{what}: non-finite flux at pixels with ivar > 0: {bad.tolist()}")
 
 
 def legendre_design(x: Float[Array, " n"], order: int) -> Float[Array, "n k"]:
@@ -83,8 +111,11 @@ def spectrum_model(
     scaled to [-1, 1]) the model is multiplied by a polynomial whose coefficients are marginalised
     analytically (flat prior) or sampled as ``continuum`` (normal prior around 1, 0, ...).
     """
+    _check_data(flux, ivar, wavelength=wavelength)
     params = {name: numpyro.sample(name, prior) for name, prior in priors.items()}
     model = forward(params)
+    if model.shape != flux.shape:
+        raise ValueError(f"forward model returned shape {model.shape}, flux is {flux.shape}")
     good = ivar > 0
     safe_flux = jnp.where(good, flux, 0.0)
     if continuum_order is None:
@@ -117,6 +148,7 @@ def cannon_label_model(
     ``ivar == 0`` or infinite scatter are masked. Default priors: uniform over the training range
     widened by half its width on each side.
     """
+    _check_data(flux, ivar, n_pixels=cannon.n_pixels)
     names = cannon.label_names
     if priors is None:
         lo, hi = cannon.label_min, cannon.label_max

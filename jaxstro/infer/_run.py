@@ -10,8 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import NamedSharding, PartitionSpec
 from numpyro.infer import MCMC, NUTS, init_to_value
-from numpyro.infer.util import initialize_model
+from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
 
 
 class MAPResult(eqx.Module):
@@ -20,6 +21,43 @@ class MAPResult(eqx.Module):
     params: dict
     log_density: jax.Array
     start_log_densities: jax.Array
+
+
+def _z_template(model, args, kwargs, key):
+    """Unconstrained-space parameter tree of ``model`` (structure and shapes only)."""
+    return initialize_model(key, model, model_args=args, model_kwargs=kwargs)[0].z
+
+
+def _map_core(model, args, kwargs, z_template, key, n_starts, n_steps, learning_rate):
+    """Pure multi-start MAP (vmap/jit-able over ``args``): starts uniform in (-2, 2) in the
+    unconstrained space (numpyro's ``init_to_uniform``), Adam on the potential energy.
+    Returns the best unconstrained point, the potentials of all starts and the best index."""
+    leaves, treedef = jax.tree.flatten(z_template)
+    keys = jax.random.split(key, len(leaves))
+    init = jax.tree.unflatten(treedef, [
+        jax.random.uniform(k, (n_starts, *jnp.shape(x)), minval=-2.0, maxval=2.0)
+        for k, x in zip(keys, leaves, strict=True)])
+
+    def potential(z):
+        return potential_energy(model, args, kwargs, z)
+
+    opt = optax.adam(learning_rate)
+
+    def run(z0):
+        def step(carry, _):
+            z, s = carry
+            g = jax.grad(potential)(z)
+            upd, s = opt.update(g, s, z)
+            return (optax.apply_updates(z, upd), s), None
+
+        (z, _), _ = jax.lax.scan(step, (z0, opt.init(z0)), None, length=n_steps)
+        return z, potential(z)
+
+    zs, pots = jax.vmap(run)(init)
+    pots = jnp.where(jnp.isfinite(pots), pots, jnp.inf)
+    best = jnp.argmin(pots)
+    z_best = jax.tree.map(lambda a: a[best], zs)
+    return constrain_fn(model, args, kwargs, z_best), -pots[best], -pots
 
 
 def find_map(
@@ -31,33 +69,78 @@ def find_map(
     learning_rate: float = 0.02,
     **kwargs,
 ) -> MAPResult:
-    """Multi-start MAP: ``n_starts`` initial points drawn from the priors (in numpyro's
-    unconstrained space), each optimised with Adam on the potential energy (vmapped over starts);
+    """Multi-start MAP: ``n_starts`` initial points uniform in (-2, 2) in numpyro's
+    unconstrained space, each optimised with Adam on the potential energy (vmapped over starts);
     the best is returned. Use it to initialise NUTS.
     """
-    keys = jax.random.split(key, n_starts)
-    init = jax.vmap(lambda k: initialize_model(k, model, model_args=args,
-                                               model_kwargs=kwargs)[0].z)(keys)
-    _, potential_fn, postprocess_fn, _ = initialize_model(keys[0], model, model_args=args,
-                                                          model_kwargs=kwargs)
-    opt = optax.adam(learning_rate)
+    k0, k1 = jax.random.split(key)
+    zt = _z_template(model, args, kwargs, k0)
+    fn = jax.jit(lambda a, k: _map_core(model, a, kwargs, zt, k, n_starts, n_steps,
+                                        learning_rate))
+    params, logp, starts = fn(args, k1)
+    return MAPResult(params, logp, starts)
 
-    def run(z0):
-        def step(carry, _):
-            z, s = carry
-            val, g = jax.value_and_grad(potential_fn)(z)
-            upd, s = opt.update(g, s, z)
-            return (optax.apply_updates(z, upd), s), val
 
-        (z, _), _ = jax.lax.scan(step, (z0, opt.init(z0)), None, length=n_steps)
-        return z, potential_fn(z)
+def _star_sharding():
+    devs = jax.devices()
+    mesh = jax.make_mesh((len(devs),), ("stars",), devices=devs,
+                         axis_types=(jax.sharding.AxisType.Auto,))
+    return NamedSharding(mesh, PartitionSpec("stars")), len(devs)
 
-    zs, pots = jax.jit(jax.vmap(run))(init)
-    pots = jnp.where(jnp.isfinite(pots), pots, jnp.inf)
-    best = int(jnp.argmin(pots))
-    z_best = jax.tree.map(lambda a: a[best], zs)
-    params = postprocess_fn(z_best)
-    return MAPResult(params, -pots[best], -pots)
+
+def find_map_batch(
+    model: Callable,
+    *args,
+    key: jax.Array,
+    batch_argnums: tuple[int, ...] = (1, 2),
+    n_starts: int = 4,
+    n_steps: int = 1000,
+    learning_rate: float = 0.02,
+    shard: bool = True,
+    **kwargs,
+) -> MAPResult:
+    """MAP of many stars at once: the positional ``args`` at ``batch_argnums`` (by default flux
+    and ivar of ``spectrum_model`` / ``cannon_label_model``) carry a leading star axis; one
+    compiled function vmaps :func:`find_map`'s multi-start optimisation over stars and, with
+    ``shard``, splits the stars over all visible devices (``jax.sharding``; the batch is padded to
+    a multiple of the device count). Returns a :class:`MAPResult` whose leaves have a leading
+    star axis.
+    """
+    from ._models import _check_data
+
+    args = tuple(jnp.asarray(a) if i in batch_argnums else a for i, a in enumerate(args))
+    batched = [args[i] for i in batch_argnums]
+    n = batched[0].shape[0]
+    if any(b.shape[0] != n for b in batched):
+        raise ValueError(f"batched arguments differ in star count: {[b.shape for b in batched]}")
+    if n == 0:
+        raise ValueError("no stars given")
+    if set(batch_argnums) == {1, 2}:
+        _check_data(args[1], args[2], what="find_map_batch", batched=True,
+                    n_pixels=getattr(args[0], "n_pixels", None))
+    n_dev = _star_sharding()[1] if shard else 1
+    n_pad = -(-n // n_dev) * n_dev
+    batched = [jnp.concatenate([b, jnp.repeat(b[-1:], n_pad - n, axis=0)]) if n_pad > n else b
+               for b in batched]
+    if shard and n_dev > 1:
+        sharding = _star_sharding()[0]
+        batched = [jax.device_put(b, sharding) for b in batched]
+    k0, k1 = jax.random.split(key)
+    one = tuple(args[i][0] if i in batch_argnums else a for i, a in enumerate(args))
+    zt = _z_template(model, one, kwargs, k0)
+
+    rest = [None if i in batch_argnums else a for i, a in enumerate(args)]
+
+    def per_star(bargs, k):
+        full = list(rest)
+        for i, b in zip(batch_argnums, bargs, strict=True):
+            full[i] = b
+        return _map_core(model, tuple(full), kwargs, zt, k, n_starts, n_steps, learning_rate)
+
+    keys = jax.random.split(k1, n_pad)
+    params, logp, starts = jax.jit(jax.vmap(per_star))(tuple(batched), keys)
+    params, logp, starts = jax.tree.map(lambda a: a[:n], (params, logp, starts))
+    return MAPResult(params, logp, starts)
 
 
 def run_nuts(
