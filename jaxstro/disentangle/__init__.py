@@ -1,6 +1,8 @@
 """Disentangled representations of stellar spectra for chemical tagging (paper 004).
 
-Data:      ``sample_twin_labels``, ``StandInGenerator``, ``make_dataset`` (chunked HDF5, resumable),
+Data:      ``sample_twin_labels``, ``SynthGenerator`` (jaxstro.synth on the GALAH bands),
+           ``StandInGenerator`` (documented analytic stand-in),
+           ``make_dataset`` (chunked HDF5, resumable),
            ``load_dataset``, ``TwinDataset``, ``add_noise``
 Models:    ``ConditionalAutoencoder``, ``Critic`` (FactorDis), ``Auxiliary`` (FaderDis),
            ``AbundanceEstimator``, ``PolyDis``, ``Architecture`` (paper sizes / ``small()``)
@@ -43,6 +45,7 @@ from ._models import (
     discretize,
     polynomial_features,
 )
+from ._synth_generator import GALAH_BANDS, SynthGenerator, band_grid
 from ._train import (
     Conditioning,
     FactorDis,
@@ -57,12 +60,12 @@ from ._train import (
 )
 
 __all__ = [
-    "ABUNDANCE_DISTRIBUTION", "LABEL_NAMES", "PAPER_FADERDIS_RECOVERY_TEFF_LOGG", "PAPER_TABLE3",
-    "evaluate", "PARAMETER_RANGES", "AbundanceEstimator",
-    "Architecture", "Auxiliary", "ConditionalAutoencoder", "Conditioning", "Critic", "FactorDis",
-    "FaderDis", "PolyDis", "StandInGenerator", "TrainState", "TwinDataset", "add_noise",
-    "apply_abundance_map", "discretize", "doppelganger_counts", "doppelganger_curve",
-    "init_state", "linear_abundance_map", "load_checkpoint", "load_dataset", "make_dataset",
-    "make_optimizer", "make_step", "pair_distances", "polynomial_features", "recast_residuals",
-    "sample_twin_labels", "save_checkpoint", "train", "twin_recovery",
+    "ABUNDANCE_DISTRIBUTION", "AbundanceEstimator", "Architecture", "Auxiliary",
+    "ConditionalAutoencoder", "Conditioning", "Critic", "FactorDis", "FaderDis", "GALAH_BANDS",
+    "LABEL_NAMES", "PAPER_FADERDIS_RECOVERY_TEFF_LOGG", "PAPER_TABLE3", "PARAMETER_RANGES",
+    "PolyDis", "StandInGenerator", "SynthGenerator", "TrainState", "TwinDataset", "add_noise",
+    "apply_abundance_map", "band_grid", "discretize", "doppelganger_counts", "doppelganger_curve",
+    "evaluate", "init_state", "linear_abundance_map", "load_checkpoint", "load_dataset",
+    "make_dataset", "make_optimizer", "make_step", "pair_distances", "polynomial_features",
+    "recast_residuals", "sample_twin_labels", "save_checkpoint", "train", "twin_recovery",
 ]  # fmt: skip

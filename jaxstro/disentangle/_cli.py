@@ -16,8 +16,9 @@ def register(subparsers) -> None:
     m = sub.add_parser("make-data", help="generate a chemical-twin data set (HDF5, resumable)")
     m.add_argument("output")
     m.add_argument("--n-pairs", type=int, default=25000)
-    m.add_argument("--n-bins", type=int, default=512, help="stand-in generator bins")
-    m.add_argument("--generator", choices=["standin"], default="standin")
+    m.add_argument("--n-bins", type=int, default=7751)
+    m.add_argument("--generator", choices=["synth", "standin"], default="synth",
+                   help="jaxstro.synth on the GALAH bands, or the analytic stand-in")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--chunk-pairs", type=int, default=1024)
     m.set_defaults(func=_make_data)
@@ -50,8 +51,12 @@ def _make_data(args: argparse.Namespace) -> int:
     import jax
 
     from ._data import StandInGenerator, make_dataset
+    from ._synth_generator import SynthGenerator
 
-    gen = StandInGenerator(jax.random.key(12345), n_bins=args.n_bins)
+    if args.generator == "synth":
+        gen = SynthGenerator(n_bins=args.n_bins)
+    else:
+        gen = StandInGenerator(jax.random.key(12345), n_bins=args.n_bins)
     make_dataset(args.output, gen, jax.random.key(args.seed), args.n_pairs,
                  chunk_pairs=args.chunk_pairs)
     print(f"wrote {args.output}")

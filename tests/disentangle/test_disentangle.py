@@ -139,9 +139,9 @@ def test_evaluate_and_cli_end_to_end(tmp_path, capsys):
 
     tr, te, run = tmp_path / "train.h5", tmp_path / "test.h5", tmp_path / "run"
     assert main(["disentangle", "make-data", str(tr), "--n-pairs", "96", "--n-bins", "40",
-                 "--seed", "1"]) == 0
+                 "--seed", "1", "--generator", "standin"]) == 0
     assert main(["disentangle", "make-data", str(te), "--n-pairs", "32", "--n-bins", "40",
-                 "--seed", "2"]) == 0
+                 "--seed", "2", "--generator", "standin"]) == 0
     assert main(["disentangle", "train", str(tr), str(run), "--arch", "small", "--steps", "20",
                  "--batch-size", "16", "--lr", "1e-3", "--checkpoint-every", "10"]) == 0
     assert (run / "state.eqx").exists() and (run / "history.json").exists()
@@ -156,3 +156,28 @@ def test_evaluate_and_cli_end_to_end(tmp_path, capsys):
     # noise can only hurt: more doppelgangers at SNR 30 than noiseless
     assert poly[0]["median_doppelgangers"] <= poly[-1]["median_doppelgangers"]
     assert poly[0]["twin_distance_mean"] == pytest.approx(1.0)
+
+
+def test_band_grid_splits_bins_by_band_width():
+    fine, centres = dis.band_grid(dis.GALAH_BANDS, 7751, 4)
+    assert centres.size == 7751 and fine.size == 4 * 7751
+    for lo, hi in dis.GALAH_BANDS:
+        inside = (centres > lo) & (centres < hi)
+        # bins per band proportional to the band width (rounding: +-1)
+        assert abs(inside.sum() - 7751 * (hi - lo) / sum(h - l for l, h in dis.GALAH_BANDS)) <= 1
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_synth_generator_twins_and_metallicity():
+    # a 20 Å window of the GALAH list: finite normalised spectra; raising every abundance by
+    # 0.3 dex (same Teff, logg) deepens the lines
+    gen = dis.SynthGenerator(bands=((6700.0, 6720.0),), n_bins=40, oversample=4)
+    lab = np.asarray(dis.sample_twin_labels(jax.random.key(0), 1).reshape(-1, 20))
+    rich = lab[:1].copy()
+    rich[0, 2] += 0.3
+    flux = np.asarray(gen(jnp.asarray(np.concatenate([lab, rich]))))
+    assert flux.shape == (3, 40) and np.all(np.isfinite(flux))
+    assert flux.max() <= 1.001 and flux.min() > 0.2
+    assert flux[2].mean() < flux[0].mean()
+    assert not np.allclose(flux[0], flux[1])  # twins: same chemistry, different Teff/logg
