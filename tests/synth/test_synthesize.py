@@ -205,3 +205,30 @@ def test_atlas9_rosseland_models_vs_turbospectrum(ref_id, model, tol):
     m = ~ref["near_hydrogen_edge"][::4] & (wl_air >= 4300) & (wl_air <= 15000)
     assert np.all(r[m] > 1 - 0.01)  # never fainter: the n_e offset has one sign
     np.testing.assert_allclose(r[m], 1.0, atol=tol)
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_gradients_through_atmosphere_interpolation():
+    """d ln F_cont / d(Teff, logg, [M/H]) through ``interpolate_atmosphere`` (ATLAS9 grid, cubic
+    interpax) and chemical equilibrium (abundances scaled with [M/H]) vs central differences,
+    1e-5 relative (acceptance item 3)."""
+    from jaxstro.synth.abundances import format_abundances
+    from jaxstro.synth.atmosphere import interpolate_atmosphere, load_atlas9_grid
+
+    grid = load_atlas9_grid()
+    wl = jnp.asarray([4500.0, 6500.0, 12000.0])
+
+    def f(p):
+        atm = interpolate_atmosphere(grid, p[0], p[1], p[2])
+        A = format_abundances(p[2], mixture="grevesse2007")
+        return jnp.sum(jnp.log(synthesize(atm, None, A, wl).continuum))
+
+    vg = jax.jit(jax.value_and_grad(f))
+    p0 = jnp.asarray([5630.0, 4.33, -0.27])  # off the grid nodes
+    _, g = vg(p0)
+    assert np.all(np.isfinite(np.asarray(g)))
+    for i, h in enumerate((0.05, 1e-4, 1e-4)):
+        e = jnp.zeros(3).at[i].set(h)
+        fd = float(vg(p0 + e)[0] - vg(p0 - e)[0]) / (2 * h)
+        np.testing.assert_allclose(float(g[i]), fd, rtol=1e-5, err_msg=f"parameter {i}")
