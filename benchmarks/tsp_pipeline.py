@@ -27,9 +27,17 @@ def main(argv=None):
     ap.add_argument("--n-targets", type=int, default=100_000)
     ap.add_argument("--n-pix", type=int, default=400)
     ap.add_argument("--kill-after", type=float, default=None, help="seconds before SIGKILL")
+    ap.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="run on N forced host CPU devices (sets JAX_PLATFORMS=cpu; without it, forced CPU "
+        "devices hung in shard_map on this machine)",
+    )
     a = ap.parse_args(argv)
     if a.quick:
         a.n_targets = 2000
+        a.cpu_devices = a.cpu_devices or 2
     from jaxstro.tsp import write_spectra
     from jaxstro.tsp._pipeline import load_catalog
 
@@ -75,7 +83,11 @@ def main(argv=None):
         "50",
         "--no-progress",
     ]
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env = dict(os.environ)
+    if a.cpu_devices:
+        env.update(
+            JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={a.cpu_devices}"
+        )
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
     # kill once a few chunks exist

@@ -165,8 +165,17 @@ def make_chunk_function(feature: Feature, config: TSPConfig, mesh=None):
 
 
 def default_mesh():
-    """A 1-D mesh ``("t",)`` over all devices."""
-    return jax.make_mesh((jax.device_count(),), ("t",))
+    """A 1-D mesh ``("t",)`` over all accelerator devices (one device on a CPU backend).
+
+    Forced host "devices" (``--xla_force_host_platform_device_count``) share the same cores, and on
+    a 2-core machine shard_map programs with loops (``lax.map``/``scan``) deadlocked in the shared
+    CPU thread pool for chunks of >~ 16 targets per device; CPU parallelism comes from XLA's
+    intra-op threads anyway. Pass an explicit ``mesh`` to shard over host devices (tests do).
+    """
+    devices = jax.devices()
+    if jax.default_backend() == "cpu":
+        devices = devices[:1]
+    return jax.make_mesh((len(devices),), ("t",), devices=devices)
 
 
 def run_catalog(

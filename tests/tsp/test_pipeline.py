@@ -49,20 +49,29 @@ def files(tmp_path, rng):
 
 def test_sharded_chunked_run_equals_direct_call_and_resumes(tmp_path, files):
     assert jax.device_count() == 4  # tests/conftest.py forces 4 host devices
+    mesh = jax.make_mesh((4,), ("t",))  # shard each chunk over all 4 (default: 1 on CPU)
     feat, cfg = files["feat"], TSPConfig(k=15, q=3, batch_size=4, block_size=50, min_pixels=50)
     ref, tf, ti, ids = files["arrays"]
     direct = tsp(tf, ti, ref, feat, cfg, target_ids=ids, reference_ids=np.arange(120))
     out = tmp_path / "run"
     # first run "killed" after 2 of 5 chunks (chunk 8 targets); a stale temporary file lies around
     run_catalog(
-        files["ref"], files["tgt_npz"], out, feat, cfg, chunk_size=8, max_chunks=2, progress=False
+        files["ref"],
+        files["tgt_npz"],
+        out,
+        feat,
+        cfg,
+        chunk_size=8,
+        max_chunks=2,
+        progress=False,
+        mesh=mesh,
     )
     (out / "chunk_0000000016_0000000024.npz.tmp999.npz").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="targets done"):
         load_catalog(out)
     assert len(load_catalog(out, allow_incomplete=True)["ids"]) == 16
     paths = run_catalog(
-        files["ref"], files["tgt_npz"], out, feat, cfg, chunk_size=8, progress=False
+        files["ref"], files["tgt_npz"], out, feat, cfg, chunk_size=8, progress=False, mesh=mesh
     )
     assert len(paths) == 5 and all(p.exists() for p in paths)
     cat = load_catalog(out)
@@ -74,7 +83,7 @@ def test_sharded_chunked_run_equals_direct_call_and_resumes(tmp_path, files):
     np.testing.assert_array_equal(cat["flags"], np.asarray(direct.flags))
     assert cat["flags"][3] == 1 and cat["flags"][4] != 0 and np.all(cat["flags"][6:] == 0)
     # a finished run is skipped entirely; a different configuration is refused
-    run_catalog(files["ref"], files["tgt_npz"], out, feat, cfg, chunk_size=8, progress=False)
+    run_catalog(files["ref"], files["tgt_npz"], out, feat, cfg, chunk_size=8, mesh=mesh)
     with pytest.raises(ValueError, match="different"):
         run_catalog(
             files["ref"],
