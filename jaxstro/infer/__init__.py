@@ -6,6 +6,9 @@ Models
                                 Gaussian likelihood
     cannon_label_model          labels of one star with a trained Cannon as the likelihood
     marginal_continuum_loglike, legendre_design
+Forward model from jaxstro.synth
+    make_synth_forward, SynthForward   (Teff, logg, [M/H], [alpha/M], vmic, vsini, RV, R) ->
+                                       normalised spectrum on the observed wavelengths
 Runners
     find_map (multi-start, vmapped), run_nuts (vectorised chains), MAPResult
     find_map_batch              MAP of many stars in one compiled call, sharded over devices
@@ -17,6 +20,7 @@ Output
 """
 
 from ._fit import FitResult, fit_cannon_labels, fit_spectrum
+from ._forward import PARAMETERS, SynthForward, make_synth_forward
 from ._models import (
     cannon_label_model,
     legendre_design,
@@ -34,7 +38,8 @@ from ._run import (
 )
 
 __all__ = [
-    "FitResult", "MAPResult", "cannon_label_model", "find_map", "find_map_batch",
+    "FitResult", "MAPResult", "PARAMETERS", "SynthForward", "cannon_label_model", "find_map",
+    "find_map_batch", "make_synth_forward",
     "fit_cannon_labels", "fit_spectrum", "legendre_design", "marginal_continuum_loglike",
     "run_nuts", "spectrum_model", "summarize", "to_inference_data", "trace_and_corner",
 ]  # fmt: skip

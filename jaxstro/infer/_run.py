@@ -75,9 +75,9 @@ def find_map(
     """
     k0, k1 = jax.random.split(key)
     zt = _z_template(model, args, kwargs, k0)
-    fn = jax.jit(lambda a, k: _map_core(model, a, kwargs, zt, k, n_starts, n_steps,
-                                        learning_rate))
-    params, logp, starts = fn(args, k1)
+    fn = jax.jit(lambda k: _map_core(model, args, kwargs, zt, k, n_starts, n_steps,
+                                     learning_rate))
+    params, logp, starts = fn(k1)
     return MAPResult(params, logp, starts)
 
 

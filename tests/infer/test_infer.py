@@ -61,8 +61,8 @@ def test_nuts_recovers_toy_line(rng):
     kw = {"wavelength": wl, "continuum_order": 2}
     m = infer.find_map(infer.spectrum_model, *args, key=jax.random.key(0), n_starts=4,
                        n_steps=500, **kw)
-    mcmc = infer.run_nuts(infer.spectrum_model, *args, key=jax.random.key(1), num_warmup=200,
-                          num_samples=300, num_chains=4, init_params=m.params, **kw)
+    mcmc = infer.run_nuts(infer.spectrum_model, *args, key=jax.random.key(1), num_warmup=300,
+                          num_samples=600, num_chains=4, init_params=m.params, **kw)
     table = infer.summarize(infer.to_inference_data(mcmc))
     for row in table:
         t = truth[row["parameter"]]
