@@ -114,7 +114,9 @@ def extrapolation_bounds(
         i0, i1 = starts[k], stops[k]
         lo.append(grid[i0] if i0 > 0 else -np.inf)
         hi.append(grid[i1] if i1 < n_grid - 1 else np.inf)
-    return ExtrapolationBounds(jnp.asarray(lo), jnp.asarray(hi), tuple(label_names))
+    return ExtrapolationBounds(
+        lower=jnp.asarray(lo), upper=jnp.asarray(hi), label_names=tuple(str(n) for n in label_names)
+    )
 
 
 def one_to_one_plot(true, inferred, label_names, *, bounds: ExtrapolationBounds | None = None,
