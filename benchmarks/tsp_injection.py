@@ -34,8 +34,12 @@ from jaxstro.tsp import (  # noqa: E402
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n-ref", type=int, default=3000)
+    ap.add_argument("--n-cell", type=int, default=200, help="targets per (SNR, EW) cell")
+    ap.add_argument("--k", type=int, default=150)
+    ap.add_argument("--q", type=int, default=8)
     a = ap.parse_args(argv)
-    n_ref, n_cell, k, q = (600, 30, 40, 4) if a.quick else (3000, 200, 150, 8)
+    n_ref, n_cell, k, q = (600, 30, 40, 4) if a.quick else (a.n_ref, a.n_cell, a.k, a.q)
     ews = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3) if not a.quick else (0.0, 0.15, 0.3)
     snrs = (20.0, 50.0, 100.0, 200.0) if not a.quick else (50.0, 100.0)
     templates = lamost_templates()
