@@ -2,6 +2,8 @@
 
 - ``potentials``: MWPotential2014 components, Dehnen bar (m = 2, 4), composable sums
 - ``units``: natural <-> physical conversions (astropy at the edges)
+- orbits (diffrax; inertial/rotating frames), Staeckel-fudge actions, quasi-isothermal DF and
+  sampler, bar resonance lines, the thesis ch4 bar simulation (``jaxstro dynamics bar-sim``)
 """
 
 from . import _units as units
@@ -30,4 +32,61 @@ __all__ = [
     "DehnenBar",
     "dehnen_bar",
     "hunt_bovy_bar",
+]
+
+from ._actions import Actions, StaeckelFudge, actions_staeckel, estimate_delta  # noqa: E402
+from ._bar_simulation import (  # noqa: E402
+    BarSimConfig,
+    analyse,
+    feh_gradient,
+    plot_profiles,
+    run_chunks,
+    select_like,
+)
+from ._df import QuasiIsothermalDF, SampleWindow, sample_qdf  # noqa: E402
+from ._orbits import (  # noqa: E402
+    Inertial,
+    OrbitOptions,
+    Rotating,
+    angular_momentum_z,
+    cart_to_cyl,
+    cyl_to_cart,
+    energy,
+    integrate_orbit,
+    integrate_orbits,
+    jacobi,
+    to_inertial,
+    to_rotating,
+)
+from ._resonances import RESONANCES, resonance_line, resonance_lines  # noqa: E402
+
+__all__ += [
+    "Actions",
+    "StaeckelFudge",
+    "actions_staeckel",
+    "estimate_delta",
+    "BarSimConfig",
+    "run_chunks",
+    "analyse",
+    "plot_profiles",
+    "feh_gradient",
+    "select_like",
+    "QuasiIsothermalDF",
+    "SampleWindow",
+    "sample_qdf",
+    "Inertial",
+    "Rotating",
+    "OrbitOptions",
+    "integrate_orbit",
+    "integrate_orbits",
+    "energy",
+    "jacobi",
+    "angular_momentum_z",
+    "cyl_to_cart",
+    "cart_to_cyl",
+    "to_rotating",
+    "to_inertial",
+    "RESONANCES",
+    "resonance_line",
+    "resonance_lines",
 ]
