@@ -41,20 +41,12 @@ class MockTemplates(eqx.Module):
 
 
 def _normalize(wl, flux, ivar):
-    try:
-        from jaxstro.spectra import bad_pixel_rule, continuum_normalize
-    except ImportError:  # pragma: no cover - the spectra module provides these
-        bad_pixel_rule = continuum_normalize = None
-    if continuum_normalize is not None:
-        nf, ni, _ = continuum_normalize(wl, flux, ivar, sigma=25.0, truncate=75.0)
-        nf, ni = bad_pixel_rule(nf, ni)
-        return np.asarray(nf), np.asarray(ni)
-    # fallback (same recipe): ivar-weighted Gaussian pseudo-continuum, sigma 25 Å
-    w = np.exp(-0.5 * ((wl[:, None] - wl[None, :]) / 25.0) ** 2)
-    cont = (w @ (ivar * flux)) / np.maximum(w @ ivar, 1e-300)
-    nf, ni = flux / cont, ivar * cont**2
-    bad = ~((nf > 0) & (nf < 2))
-    return np.where(bad, 1.0, nf), np.where(bad, 0.0, ni)
+    """Thesis ch3 normalisation: sigma 25 Å pseudo-continuum, then the bad-pixel rule."""
+    from jaxstro.spectra import bad_pixel_rule, continuum_normalize
+
+    nf, ni, _ = continuum_normalize(wl, flux, ivar, sigma=25.0, truncate=75.0)
+    nf, ni = bad_pixel_rule(nf, ni)
+    return np.asarray(nf), np.asarray(ni)
 
 
 def lamost_templates() -> MockTemplates:
