@@ -3,7 +3,7 @@
 Modules (import them directly; nothing heavy happens at ``import jaxstro``):
 
 - ``jaxstro.data``         registry of physical data files (``locate``, loaders)
-- ``jaxstro.spectra``      Spectrum container, readers, continuum normalisation, resampling, broadening
+- ``jaxstro.spectra``      Spectrum, readers, continuum normalisation, resampling, broadening
 - ``jaxstro.synth``        1D LTE spectral synthesis, differentiable end to end
 - ``jaxstro.infer``        numpyro HMC / MAP fitting of spectra
 - ``jaxstro.cannon``       The Cannon: vmapped training and label inference

@@ -1,4 +1,4 @@
-"""The data registry: every registered file present and valid; missing/corrupted files fail clearly."""
+"""The data registry: every file present and valid; missing/corrupted files fail clearly."""
 
 import hashlib
 import shutil

@@ -30,7 +30,9 @@ def entry(name: str) -> DataFile:
         return _BY_NAME[name]
     except KeyError:
         close = [n for n in _BY_NAME if name.split("_")[0] in n][:8]
-        raise ValueError(f"no registered data file named {name!r}; similar names: {close}") from None
+        raise ValueError(
+            f"no registered data file named {name!r}; similar names: {close}"
+        ) from None
 
 
 def cache_dir() -> Path:
@@ -89,8 +91,8 @@ def locate(name: str, *, verify: bool = True) -> Path:
                 st = p.stat()
                 if not _verified(str(p), st.st_mtime_ns, st.st_size, f.sha256):
                     raise DataFileError(
-                        f"data file {name!r} at {p} is corrupted: sha256 {sha256_of(p)} != expected "
-                        f"{f.sha256}. {_how_to_provide(f)}"
+                        f"data file {name!r} at {p} is corrupted: sha256 {sha256_of(p)} "
+                        f"!= expected {f.sha256}. {_how_to_provide(f)}"
                     )
             return p
     raise DataFileError(
