@@ -68,7 +68,7 @@ def test_mw2014_vs_galpy(rng):
     _close(mw.verticalfreq(R), gp.verticalfreq(pot, R), rtol=1e-9)
 
 
-@pytest.mark.parametrize("which", ["bulge", "disk", "halo"])
+@pytest.mark.parametrize("which", [pytest.param("bulge", marks=pytest.mark.slow), "disk", "halo"])
 def test_components_density_laplacian(rng, which):
     # the analytic densities equal the Laplacian of the potential (independent route)
     from jaxstro.dynamics.potentials import Potential
