@@ -56,13 +56,15 @@ def fit_cannon_labels(
     num_warmup: int = 300,
     num_samples: int = 500,
     num_chains: int = 4,
+    dense_mass: bool = True,
     progress_bar: bool = False,
 ) -> FitResult:
     """Posterior of one star's labels under a trained :class:`jaxstro.cannon.CannonModel`.
 
     Multi-start MAP (:func:`find_map`) initialises ``num_chains`` NUTS chains of
-    :func:`cannon_label_model`; returns a :class:`FitResult`. The summary warns about r_hat,
-    ESS, divergences and labels whose posterior median lies outside the training range.
+    :func:`cannon_label_model` (dense mass matrix by default: the labels are correlated).
+    Returns a :class:`FitResult`; the summary warns about r_hat, ESS, divergences and labels
+    whose posterior median lies outside the training range.
     """
     flux, ivar = jnp.asarray(flux, dtype=float), jnp.asarray(ivar, dtype=float)
     _check_data(flux, ivar, n_pixels=cannon.n_pixels, what="fit_cannon_labels")
@@ -71,7 +73,7 @@ def fit_cannon_labels(
     m = find_map(cannon_label_model, *args, key=k_map, n_starts=n_starts, n_steps=n_steps)
     mcmc = run_nuts(cannon_label_model, *args, key=k_nuts, num_warmup=num_warmup,
                     num_samples=num_samples, num_chains=num_chains, init_params=m.params,
-                    progress_bar=progress_bar)
+                    dense_mass=dense_mass, progress_bar=progress_bar)
     idata = to_inference_data(mcmc)
     names = list(cannon.label_names)
     summary = summarize(idata, var_names=names)

@@ -153,11 +153,13 @@ def run_nuts(
     init_params: dict | None = None,
     progress_bar: bool = False,
     target_accept_prob: float = 0.8,
+    dense_mass: bool = False,
     **kwargs,
 ) -> MCMC:
-    """NUTS with ``num_chains`` chains (vectorised on one device), optionally started at MAP."""
+    """NUTS with ``num_chains`` chains (vectorised on one device), optionally started at MAP.
+    ``dense_mass`` adapts a full mass matrix (better for few, correlated parameters)."""
     init = init_to_value(values=init_params) if init_params else None
-    kernel = NUTS(model, target_accept_prob=target_accept_prob,
+    kernel = NUTS(model, target_accept_prob=target_accept_prob, dense_mass=dense_mass,
                   **({"init_strategy": init} if init else {}))
     mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                 chain_method="vectorized", progress_bar=progress_bar)

@@ -85,7 +85,7 @@ def test_cannon_label_hmc_matches_test_step():
                     jnp.asarray(d["ivar"][star : star + 1]))
     mcmc = infer.run_nuts(infer.cannon_label_model, model, jnp.asarray(d["flux"][star]),
                           jnp.asarray(d["ivar"][star]), key=jax.random.key(2), num_warmup=200,
-                          num_samples=400, num_chains=4,
+                          num_samples=400, num_chains=4, dense_mass=True,
                           init_params=dict(zip(names, np.asarray(lm.labels[0]), strict=True)))
     table = infer.summarize(infer.to_inference_data(mcmc))
     sig = np.asarray(lm.uncertainty[0])
