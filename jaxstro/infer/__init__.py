@@ -14,11 +14,13 @@ Runners
     find_map_batch              MAP of many stars in one compiled call, sharded over devices
 One-call fits (MAP -> NUTS -> InferenceData + summary)
     fit_cannon_labels, fit_spectrum, FitResult
+    run_fit_demo                the infer step of ``jaxstro demo`` (APOGEE Cannon-label fit)
 Output
     to_inference_data (arviz), summarize (astropy Table with r_hat / ESS and warnings),
     trace_and_corner (figures)
 """
 
+from ._demo import run_fit_demo
 from ._fit import FitResult, fit_cannon_labels, fit_spectrum
 from ._forward import PARAMETERS, SynthForward, make_synth_forward
 from ._models import (
@@ -41,5 +43,6 @@ __all__ = [
     "FitResult", "MAPResult", "PARAMETERS", "SynthForward", "cannon_label_model", "find_map",
     "find_map_batch", "make_synth_forward",
     "fit_cannon_labels", "fit_spectrum", "legendre_design", "marginal_continuum_loglike",
-    "run_nuts", "spectrum_model", "summarize", "to_inference_data", "trace_and_corner",
+    "run_fit_demo", "run_nuts", "spectrum_model", "summarize", "to_inference_data",
+    "trace_and_corner",
 ]  # fmt: skip

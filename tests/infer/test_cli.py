@@ -3,6 +3,7 @@ and bad input answered with exit code 2."""
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from astropy.table import Table
 
 from jaxstro.cannon import save_model
@@ -50,3 +51,13 @@ def test_fit_cli_bad_input(tmp_path, tiny_cannon, capsys):
     spec = _write_star(tmp_path, tiny_cannon)
     assert main(["fit", str(spec), "--free", "teff,radius", "--out", str(tmp_path)]) == 2
     assert "wavelength" in capsys.readouterr().err  # no wavelength column for synthesis fits
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_run_fit_demo_quick(tmp_path, capsys):
+    from jaxstro.infer import run_fit_demo
+
+    res = run_fit_demo(tmp_path, quick=True)
+    assert (tmp_path / "fit_posterior.nc").exists() and (tmp_path / "fit_summary.ecsv").exists()
+    assert len(res.summary) == 3 and "catalogue" in capsys.readouterr().out

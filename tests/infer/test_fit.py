@@ -69,6 +69,7 @@ def test_fit_cannon_labels_recovers_truth(tiny_cannon, rng):
     assert res.idata.posterior["teff"].shape == (2, 300)
 
 
+@pytest.mark.slow
 def test_fit_cannon_labels_warns_on_extrapolation(tiny_cannon, rng):
     f, iv = _star(tiny_cannon, [6800.0, 3.0], 200.0, rng)  # beyond label_max = 6000
     res = infer.fit_cannon_labels(tiny_cannon, f, iv, key=jax.random.key(4), num_warmup=50,
