@@ -11,7 +11,10 @@ from jaxstro.cli import main
 def test_demo_quick(tmp_path, capsys):
     assert main(["demo", "--quick", "-o", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) >= {"spectra", "synth", "cannon", "disentangle"}
+    assert set(summary) >= {"fit", "spectra", "synth", "cannon", "disentangle"}
+    post = summary["fit"]["posterior"]
+    assert set(post) == {"TEFF", "LOGG", "PARAM_M_H"} and all(v["sd"] > 0 for v in post.values())
+    assert (tmp_path / "fit_posterior.nc").exists() and (tmp_path / "fit_corner.png").exists()
     # the solar continuum agrees with Turbospectrum at 5000 Å to 2 %
     assert abs(summary["synth"]["continuum_5000A_air"] / 1.0398e7 - 1) < 0.02
     # the normalised LAMOST spectrum sits at the continuum (median within 2 %)
