@@ -76,7 +76,6 @@ def _step_cannon(out: Path, quick: bool) -> dict:
 
 def _step_disentangle(out: Path, quick: bool) -> dict:
     import jax
-    import jax.numpy as jnp
 
     from . import disentangle as dis
 
@@ -91,7 +90,6 @@ def _step_disentangle(out: Path, quick: bool) -> dict:
     for r in rows:
         print(f"  PolyDis (stand-in spectra, in-sample) SNR {r['snr']}: twin recovery "
               f"{r['twin_recovery']:.3f}, recast R {r['R']:.4f}")
-    del jnp
     return {"polydis": rows}
 
 

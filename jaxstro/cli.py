@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="smallest sizes (for tests)")
     demo.set_defaults(func=_demo)
     for mod in _COMMAND_MODULES:
-        if importlib.util.find_spec(mod.rsplit(".", 1)[0]) and _has_module(mod):
+        if _has_module(mod):
             importlib.import_module(mod).register(sub)
     return p
 
