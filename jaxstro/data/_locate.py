@@ -12,6 +12,7 @@ import platformdirs
 from ._registry import FILES, DataFile
 
 ENV_VAR = "JAXSTRO_DATA_DIR"
+DOWNLOAD_ENV_VAR = "JAXSTRO_DOWNLOAD"
 _BY_NAME: dict[str, DataFile] = {f.name: f for f in FILES}
 
 
@@ -66,16 +67,25 @@ def _verified(path: str, mtime_ns: int, size: int, expected: str) -> bool:
 def _how_to_provide(f: DataFile) -> str:
     src = f.source or "derived file: see the data directory's README for how it was made"
     return (
-        f"Place the file at <data dir>/{f.path}, where <data dir> is ${ENV_VAR} or {cache_dir()}. "
+        f"Place the file at <data dir>/{f.path}, where <data dir> is ${ENV_VAR} or {cache_dir()}, "
+        f"or download it with `jaxstro data fetch {f.name}` (or set ${DOWNLOAD_ENV_VAR}=1). "
         f"Source: {src}. Reference: {f.reference}."
     )
 
 
-def locate(name: str, *, verify: bool = True) -> Path:
+def _download_requested(download: bool | None) -> bool:
+    if download is not None:
+        return download
+    return os.environ.get(DOWNLOAD_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+
+
+def locate(name: str, *, verify: bool = True, download: bool | None = None) -> Path:
     """Path of the registered data file ``name``.
 
     Looks in ``$JAXSTRO_DATA_DIR`` and then in the user cache directory. The first existing copy is
-    checked against the registered sha256 (once per process while the file is unchanged).
+    checked against the registered sha256 (once per process while the file is unchanged). A file
+    found nowhere is downloaded from its recorded source into the cache when ``download`` is true
+    (default: when ``$JAXSTRO_DOWNLOAD`` is 1/true/yes); see :func:`jaxstro.data.fetch`.
 
     Raises:
         DataFileError: the file is in no search directory, or its sha256 differs from the registry.
@@ -95,6 +105,10 @@ def locate(name: str, *, verify: bool = True) -> Path:
                         f"!= expected {f.sha256}. {_how_to_provide(f)}"
                     )
             return p
+    if _download_requested(download):
+        from ._fetch import fetch
+
+        return fetch(name)
     raise DataFileError(
         f"data file {name!r} ({f.path}, sha256 {f.sha256}) not found; looked in {tried}. "
         f"{_how_to_provide(f)}"
