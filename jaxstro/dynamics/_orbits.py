@@ -13,6 +13,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._config import require_x64
@@ -30,13 +31,24 @@ class Rotating(eqx.Module):
 
 
 class OrbitOptions(eqx.Module):
-    """Integrator settings: diffrax solver (default Dopri8, adaptive), tolerances, step budget."""
+    """Integrator settings: diffrax solver (default Dopri8, adaptive, PID step control per star),
+    tolerances, step budget, and how a batch is laid out.
+
+    ``chunk_size``: stars integrated together in one vmapped block. A vmapped adaptive solve runs
+    until its slowest star is done, so :func:`integrate_orbits` sorts the stars by energy (the
+    number of steps follows the orbital frequency) and integrates blocks of similar stars one
+    after another (``lax.map``); ``None`` puts the whole batch in one block. ``devices``: the
+    number of devices to shard the blocks over (``None``: all visible accelerators, one device
+    on a CPU backend; see :func:`integrate_orbits`).
+    """
 
     solver: diffrax.AbstractSolver = diffrax.Dopri8()
     rtol: float = 1e-10
     atol: float = 1e-10
     max_steps: int = eqx.field(static=True, default=200_000)
     dt0: float | None = None
+    chunk_size: int | None = eqx.field(static=True, default=128)
+    devices: int | None = eqx.field(static=True, default=None)
 
 
 def cyl_to_cart(w: Float[Array, "... 6"]) -> Float[Array, "... 6"]:
@@ -135,6 +147,32 @@ def _integrate_batch(potential, w0, ts, frame, options):
     return jax.vmap(lambda w: integrate_orbit(potential, w, ts, frame, options))(w0)
 
 
+def _mesh(n_devices: int | None):
+    devices = jax.devices()
+    if n_devices is None:
+        n_devices = 1 if jax.default_backend() == "cpu" else len(devices)
+    if not 1 <= n_devices <= len(devices):
+        raise ValueError(f"OrbitOptions.devices={n_devices}, but {len(devices)} device(s) visible")
+    return jax.sharding.Mesh(np.asarray(devices[:n_devices]), ("d",))
+
+
+@eqx.filter_jit
+def _integrate_blocks(potential, blocks, ts, frame, options, mesh):
+    # blocks: (n_devices, blocks_per_device, chunk, 6); each device loops over its own blocks
+    def local(b, ts):
+        def one_block(c):
+            return jax.vmap(lambda w: integrate_orbit(potential, w, ts, frame, options))(c)
+
+        return jax.lax.map(one_block, b[0])[None]
+
+    if mesh.devices.size == 1:
+        return local(blocks, ts)
+    P = jax.sharding.PartitionSpec
+    # check_vma=False: diffrax's loop carries mix device-varying and replicated values
+    f = jax.shard_map(local, mesh=mesh, in_specs=(P("d"), P()), out_specs=P("d"), check_vma=False)
+    return f(blocks, ts)
+
+
 def integrate_orbits(
     potential: Potential,
     w0: Float[Array, "n_stars 6"],
@@ -142,15 +180,48 @@ def integrate_orbits(
     frame: Inertial | Rotating = Inertial(),
     options: OrbitOptions = OrbitOptions(),
 ) -> Float[Array, "n_stars n_t 6"]:
-    """Integrate many orbits (vmap of :func:`integrate_orbit`, jitted). Cartesian in and out."""
+    """Integrate many orbits (Cartesian in and out, natural units); each star has its own
+    adaptive steps (vmap of :func:`integrate_orbit`).
+
+    Layout (``options.chunk_size``, ``options.devices``): stars are sorted by energy, cut into
+    blocks of ``chunk_size`` similar stars (padded with copies of the last star), the blocks are
+    dealt round-robin to the devices of a 1-D mesh and each device integrates its blocks in turn
+    (``shard_map`` + ``lax.map``); results come back in the input order. The answer does not
+    depend on the layout (each star's integration is independent).
+    """
     require_x64("jaxstro.dynamics.integrate_orbits")
     w0 = jnp.asarray(w0, dtype=jnp.float64)
+    ts = jnp.asarray(ts, dtype=jnp.float64)
     if w0.ndim != 2 or w0.shape[1] != 6:
         raise ValueError(f"integrate_orbits: w0 must have shape (n_stars, 6), got {w0.shape}")
     if not bool(jnp.all(jnp.isfinite(w0))):
         bad = jnp.nonzero(~jnp.all(jnp.isfinite(w0), axis=1))[0]
         raise ValueError(f"integrate_orbits: non-finite initial conditions for stars {bad[:10]}")
-    return _integrate_batch(potential, w0, jnp.asarray(ts, dtype=jnp.float64), frame, options)
+    n = w0.shape[0]
+    # float parameters become traced arrays, so one compilation serves e.g. every pattern speed
+    potential = jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, potential)
+    mesh = _mesh(options.devices)
+    n_dev = mesh.devices.size
+    chunk = options.chunk_size
+    if (chunk is None or n <= chunk) and n_dev == 1:
+        return _integrate_batch(potential, w0, ts, frame, options)
+    chunk = -(-n // n_dev) if chunk is None else min(chunk, -(-n // n_dev))
+    per_dev = -(-n // (n_dev * chunk))
+    total = n_dev * per_dev * chunk
+    order = np.argsort(np.asarray(_energy_jit(potential, w0, ts[0])), kind="stable")
+    order = np.concatenate([order, np.full(total - n, order[-1])])
+    # sorted block k goes to device k % n_dev, so each device gets easy and hard blocks alike
+    blocks = w0[order].reshape(per_dev, n_dev, chunk, 6).transpose(1, 0, 2, 3)
+    out = _integrate_blocks(potential, blocks, ts, frame, options, mesh)
+    out = out.transpose(1, 0, 2, 3, 4).reshape(total, ts.shape[0], 6)
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order[:n]] = np.arange(n)
+    return out[inverse]
+
+
+@eqx.filter_jit
+def _energy_jit(potential, w, t):
+    return energy(potential, w, t)
 
 
 def energy(potential: Potential, w: Float[Array, "... 6"], t=0.0) -> Float[Array, "..."]:

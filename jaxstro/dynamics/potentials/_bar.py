@@ -23,10 +23,16 @@ from ._base import Potential, check_positive
 
 
 def dehnen_smooth(t, t_form, t_steady):
-    """Dehnen's growth factor s(t) in [0, 1] (C^2 polynomial between t_form and t_steady)."""
-    xi = 2.0 * (t - t_form) / (t_steady - t_form) - 1.0
+    """Dehnen's growth factor s(t) in [0, 1] (C^2 polynomial between t_form and t_steady).
+
+    s = 1 for t >= t_steady (so t_form = t_steady = -inf is a bar that is always grown)."""
+    t = jnp.asarray(t, dtype=jnp.float64)
+    span = t_steady - t_form
+    ok = jnp.isfinite(span) & (span > 0)
+    xi = 2.0 * (t - jnp.where(ok, t_form, 0.0)) / jnp.where(ok, span, 1.0) - 1.0
+    xi = jnp.clip(xi, -1.0, 1.0)
     poly = 3.0 / 16.0 * xi**5 - 5.0 / 8.0 * xi**3 + 15.0 / 16.0 * xi + 0.5
-    return jnp.where(t < t_form, 0.0, jnp.where(t >= t_steady, 1.0, poly))
+    return jnp.where(t >= t_steady, 1.0, jnp.where(t < t_form, 0.0, poly))
 
 
 class DehnenBar(Potential):
@@ -53,9 +59,7 @@ class DehnenBar(Potential):
         self.t_form, self.t_steady, self.m = t_form, t_steady, int(m)
 
     def growth(self, t):
-        """s(t) (1 for a bar that is always fully grown)."""
-        if np.isneginf(self.t_steady):
-            return jnp.ones_like(jnp.asarray(t, dtype=jnp.float64))
+        """s(t) (1 for a bar that is always fully grown, t_steady = -inf)."""
         return dehnen_smooth(t, self.t_form, self.t_steady)
 
     def _phi(self, R, z, phi, t):
