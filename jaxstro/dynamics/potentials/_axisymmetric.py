@@ -114,7 +114,8 @@ def _bulge_shape(alpha: float):
     @jax.custom_jvp
     def f(s):
         x = s * s
-        inner = jnp.where(s > 0, s, 1.0) ** (2.0 - alpha) * (g1 * _tricomi(t1, x) - g2 * _tricomi(t2, x))
+        diff = g1 * _tricomi(t1, x) - g2 * _tricomi(t2, x)
+        inner = jnp.where(s > 0, s, 1.0) ** (2.0 - alpha) * diff
         inner = jnp.where(s > 0, inner, 0.0)
         outer = g1 - g2 / jnp.where(s >= s_max, s, s_max)
         return jnp.where(s < s_max, inner, outer)
