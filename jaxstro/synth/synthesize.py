@@ -35,7 +35,7 @@ from .continuum import ContinuumData, continuum_absorption, load_continuum_data
 from .continuum._constants import c_cgs, h_cgs, k_cgs
 from .transfer import PlaneParallel, Spherical, radiative_transfer
 
-__all__ = ["Spectrum", "synthesize", "planck_lambda", "layer_opacities"]
+__all__ = ["Spectrum", "synthesize", "planck_lambda", "layer_opacities", "default_line_windows"]
 
 
 class Spectrum(eqx.Module):
@@ -88,6 +88,39 @@ def layer_opacities(atm, A_X, wavelengths_cm, cdata, eqdata):
     return ne, n, alpha, alpha_ref
 
 
+def _vdw_density(n):
+    """van der Waals perturber density: H I plus weighted He I and H2 (lines.broadening)."""
+    from .lines.broadening import vdw_perturber_density
+
+    return vdw_perturber_density(n["H I"], n["He I"], n["HH"])
+
+
+def _is_concrete(*trees) -> bool:
+    leaves = jax.tree_util.tree_leaves(trees)
+    return not any(isinstance(x, jax.core.Tracer) for x in leaves)
+
+
+def default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata=None, eqdata=None):
+    """Strength-sized line windows (``lines.plan_line_windows``: each line cut where its opacity
+    falls below 1e-4 of the continuum in every layer, as Turbospectrum cuts) for a concrete
+    atmosphere; the continuum is the smallest of those at the grid's ends and middle."""
+    import numpy as np
+
+    from .lines.absorption import plan_line_windows, species_state
+
+    cdata = _default_continuum_data() if cdata is None else cdata
+    eqdata = _default_equilibrium_data() if eqdata is None else eqdata
+    w = np.asarray(wavelengths, float)
+    probe = jnp.asarray(w[[0, w.size // 2, -1]] * 1e-8)
+    ne, n, a_c, _ = _layer_opacities_jit(atm, jnp.asarray(A_X, float), probe, cdata, eqdata)
+    state = species_state(linelist.species, n, atm.temperature, eqdata)
+    return plan_line_windows(linelist, w, atm.temperature, ne, _vdw_density(n), state,
+                             float(vmic), np.min(np.asarray(a_c), axis=1))
+
+
+_layer_opacities_jit = eqx.filter_jit(layer_opacities)
+
+
 @eqx.filter_jit
 def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, windows, vmic):
     wl_cm = wavelengths * 1e-8
@@ -100,8 +133,8 @@ def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, win
         from .lines.absorption import line_absorption, species_state
 
         state = species_state(linelist.species, n, atm.temperature, eqdata)
-        a_line = line_absorption(linelist, wavelengths, atm.temperature, ne, n["H I"], state,
-                                 vmic, windows)  # fmt: skip
+        a_line = line_absorption(linelist, wavelengths, atm.temperature, ne, _vdw_density(n),
+                                 state, vmic, windows)  # fmt: skip
         flux, _ = radiative_transfer(atm, alpha + a_line, S, alpha_ref, scheme)
     return Spectrum(wavelengths, flux, continuum, flux / continuum)
 
@@ -136,8 +169,10 @@ def synthesize(
     continuum_data, equilibrium_data
         Tables (default: loaded once from the data registry and cached).
     line_windows
-        ``lines.LineWindows`` for ``linelist`` on ``wavelengths``; default: every line cut at
-        ``line_window_half_width`` Å (``lines.absorption.fixed_line_windows``).
+        ``lines.LineWindows`` for ``linelist`` on ``wavelengths``; default: strength-sized
+        windows (:func:`default_line_windows`, cut at 1e-4 of the continuum) when ``atm``,
+        ``A_X`` and ``vmic`` are concrete; under a trace (jit/grad/vmap of this function) every
+        line is cut at ``line_window_half_width`` Å (``lines.absorption.fixed_line_windows``).
     """
     require_x64("synthesize")
     wavelengths = jnp.asarray(wavelengths, dtype=float)
@@ -161,6 +196,8 @@ def synthesize(
         scheme = Spherical(n_mu=20) if atm.spherical else PlaneParallel(n_mu=10)
     cdata = _default_continuum_data() if continuum_data is None else continuum_data
     eqdata = _default_equilibrium_data() if equilibrium_data is None else equilibrium_data
+    if linelist is not None and line_windows is None and _is_concrete(atm, A_X, vmic, wavelengths):
+        line_windows = default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata, eqdata)
     if linelist is not None and line_windows is None:
         from .lines.absorption import fixed_line_windows
 

@@ -243,7 +243,7 @@ def read_moog(path: str | Path, *, air: bool = True) -> LineList:
 _TS_HEADER = re.compile(r"^\s*'\s*([0-9.]+)\s*'\s+(\d+)\s+(\d+)")
 
 
-def read_turbospectrum(path: str | Path, *, air: bool = True) -> LineList:
+def read_turbospectrum(path: str | Path, *, air: bool = True, abo_tables=None) -> LineList:
     """Turbospectrum atomic or molecular line lists (e.g. the Gaia-ESO list, APOGEE ``.molec``).
 
     Blocks of ``'code' stage n_lines`` / a name line / ``n_lines`` rows of wavelength [Å, air],
@@ -251,10 +251,17 @@ def read_turbospectrum(path: str | Path, *, air: bool = True) -> LineList:
     log10], then quoted level labels. ``fdamp`` follows the packed van der Waals convention.
     A block whose row count disagrees with its header is an error. Isotope codes (``3.0060``,
     ``0607.012014``) add log10 of their natural fractions to log gf, as Turbospectrum does.
+
+    ``abo_tables`` (``broadening.AboTables``, e.g. ``broadening.load_abo_tables()``): lines whose
+    ``fdamp`` is not a packed ABO value (< 20) get ABO cross sections from the published tables
+    where the rules of ``broadening.abo_from_tables`` give one (the orbital letters of the two
+    levels are the first two quoted fields of each row), overriding the list's log gamma or
+    Unsöld factor, as Turbospectrum does; ``None`` (default) keeps the list's values.
     """
     path = Path(path)
     text = path.read_text(errors="replace").splitlines()
     wl, el, loggf, fdamp, grad, gstark, names = [], [], [], [], [], [], []
+    orb_lo, orb_up = [], []
     i = 0
     while i < len(text):
         ln = text[i]
@@ -294,6 +301,9 @@ def read_turbospectrum(path: str | Path, *, air: bool = True) -> LineList:
             except (ValueError, IndexError):
                 raise ValueError(f"{path}:{j + 1}: malformed Turbospectrum row {row!r}") from None
             names.append(sp)
+            quoted = row.split("'")[1::2]
+            orb_lo.append(quoted[0].strip()[:1] if quoted else "")
+            orb_up.append(quoted[1].strip()[:1] if len(quoted) > 1 else "")
             count += 1
             j += 1
         if n_lines is not None and count != n_lines:
@@ -307,9 +317,41 @@ def read_turbospectrum(path: str | Path, *, air: bool = True) -> LineList:
     grad = np.array(grad)
     gamma_rad = np.where((grad == 0) | (grad == 1), np.nan, grad)
     kind, v1, v2 = vdw_from_packed(np.array(fdamp))
+    if abo_tables is not None:
+        kind, v1, v2 = _apply_abo_tables(abo_tables, wl if air else None, wl, np.array(el),
+                                         names, np.array(fdamp), orb_lo, orb_up, kind, v1, v2)
     return make_linelist(_to_vacuum(wl) if air else wl, loggf, names, el, gamma_rad=gamma_rad,
                          gamma_stark=_log_or_nan(np.array(gstark)), vdw_kind=kind, vdw_1=v1,
                          vdw_2=v2, source=str(path))
+
+
+def _apply_abo_tables(tables, wl_air, wl, el, names, fdamp, orb_lo, orb_up, kind, v1, v2):
+    """Override non-ABO van der Waals entries by the published ABO tables where they apply."""
+    from .._partition import load_atomic_tables
+    from ._species import constituents
+    from .broadening import abo_from_tables
+
+    if wl_air is None:
+        from ...spectra import vacuum_to_air
+
+        wl_air = np.asarray(vacuum_to_air(np.asarray(wl, float)))
+    chi_tab = load_atomic_tables()["chi"]
+    Z = np.zeros(len(names), int)
+    q = np.full(len(names), -1)
+    for sp in set(names):
+        zs, c = constituents(sp)
+        if len(zs) == 1:
+            idx = np.array([n == sp for n in names])
+            Z[idx], q[idx] = zs[0], c
+    atom = (Z > 0) & (q >= 0) & (q <= 2)
+    chi = np.full(len(names), np.nan)
+    chi[atom] = chi_tab[Z[atom] - 1, q[atom]]
+    sig, alp, found = abo_from_tables(tables, Z, q, wl_air, el, chi, np.array(orb_lo, "U1"),
+                                      np.array(orb_up, "U1"))
+    use = found & atom & (fdamp < 20)
+    kind, v1, v2 = kind.copy(), v1.copy(), v2.copy()
+    kind[use], v1[use], v2[use] = VDW_ABO, sig[use], alp[use]
+    return kind, v1, v2
 
 
 # ---------------------------------------------------------------------------------- Korg files
