@@ -37,8 +37,11 @@ __all__ = [
 from ._actions import Actions, StaeckelFudge, actions_staeckel, estimate_delta  # noqa: E402
 from ._bar_simulation import (  # noqa: E402
     BarSimConfig,
+    BinnedFootprint,
     analyse,
     feh_gradient,
+    lamost_mock_footprint,
+    load_footprint,
     plot_profiles,
     run_chunks,
     select_like,
@@ -66,6 +69,9 @@ __all__ += [
     "actions_staeckel",
     "estimate_delta",
     "BarSimConfig",
+    "BinnedFootprint",
+    "load_footprint",
+    "lamost_mock_footprint",
     "run_chunks",
     "analyse",
     "plot_profiles",

@@ -21,6 +21,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -71,8 +72,15 @@ def _potential(cfg: BarSimConfig):
     return mw, mw + bar, omegab
 
 
-def run_chunks(cfg: BarSimConfig, outdir: str | Path, progress: bool = True) -> list[Path]:
-    """Sample, integrate and save every chunk not yet on disk; returns the chunk files."""
+def run_chunks(
+    cfg: BarSimConfig, outdir: str | Path, progress: bool = True, devices: int | None = None
+) -> list[Path]:
+    """Sample, integrate and save every chunk not yet on disk; returns the chunk files.
+
+    Each chunk's orbits are sharded over ``devices`` devices (``None``: every accelerator, one
+    device on a CPU backend; see :class:`OrbitOptions`). A chunk is written to a temporary file
+    and renamed, so a killed run leaves only complete chunks and resumes where it stopped; the
+    result does not depend on the device layout beyond the integration tolerance."""
     require_x64("jaxstro.dynamics bar simulation")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +104,7 @@ def run_chunks(cfg: BarSimConfig, outdir: str | Path, progress: bool = True) -> 
         from tqdm import tqdm
 
         it = tqdm(it, desc=f"bar-sim {cfg.pattern_speed} km/s/kpc")
-    opts = OrbitOptions(rtol=cfg.rtol, atol=cfg.rtol)
+    opts = OrbitOptions(rtol=cfg.rtol, atol=cfg.rtol, devices=devices)
     for i in it:
         path = outdir / f"chunk_{i:05d}.npz"
         files.append(path)
@@ -114,10 +122,12 @@ def run_chunks(cfg: BarSimConfig, outdir: str | Path, progress: bool = True) -> 
 
 
 def lamost_mock_footprint(n: int, key) -> np.ndarray:
-    """A stand-in for the LAMOST footprint (x, y, z in kpc, Sun at (-8, 0, 0)... here (8, 0, 0)):
-    stars within 4 kpc of the Sun towards the Galactic anticentre hemisphere (the survey's
-    dominant direction), exponential in heliocentric distance (scale 1.5 kpc), |z| ~ Laplace(0.3).
-    Replace by the real LAMOST positions for the thesis figure."""
+    """A documented stand-in for the LAMOST footprint (x, y, z in kpc; the Sun at (8, 0, 0) in the
+    simulation frame): stars within 4 kpc of the Sun towards the Galactic anticentre hemisphere
+    (the survey's dominant direction), exponential in heliocentric distance (scale 1.5 kpc),
+    |z| ~ Laplace(0.3 kpc). No LAMOST position catalogue is available offline; for the thesis
+    figure pass the real positions (``analyse(selection=xyz)``) or bin weights
+    (:class:`BinnedFootprint`, :func:`load_footprint`, CLI ``--selection PATH``)."""
     k1, k2, k3 = jax.random.split(key, 3)
     d = np.asarray(jax.random.exponential(k1, (4 * n,))) * 1.5
     ang = np.asarray(jax.random.uniform(k2, (4 * n,), minval=-np.pi / 2, maxval=np.pi / 2))
@@ -148,8 +158,129 @@ def select_like(xyz: np.ndarray, reference: np.ndarray, key, dxy: float = 0.5, d
     return np.asarray(jax.random.uniform(key, (len(xyz),))) < p[inv]
 
 
-def analyse(outdir: str | Path, cfg: BarSimConfig, selection: str = "none") -> dict:
-    """Stack snapshots, select, cut, compute actions and the binned <[Fe/H]>(J_phi | J_R)."""
+class BinnedFootprint(eqx.Module):
+    """A selection footprint given as weights on a regular (x, y, z) grid (kpc, Galactocentric
+    frame of the simulation, Sun at (8, 0, 0) kpc): ``weights[i, j, k]`` is the relative number
+    of survey stars in the bin [x_edges[i], x_edges[i+1]) x ... (e.g. a histogram of a survey's
+    positions with 0.5, 0.5, 0.1 kpc bins, as in the thesis)."""
+
+    x_edges: np.ndarray
+    y_edges: np.ndarray
+    z_edges: np.ndarray
+    weights: np.ndarray
+
+    def __init__(self, x_edges, y_edges, z_edges, weights):
+        self.x_edges, self.y_edges, self.z_edges = (
+            np.asarray(e, dtype=float) for e in (x_edges, y_edges, z_edges)
+        )
+        self.weights = np.asarray(weights, dtype=float)
+        shape = tuple(len(e) - 1 for e in (self.x_edges, self.y_edges, self.z_edges))
+        if self.weights.shape != shape:
+            raise ValueError(f"BinnedFootprint: weights shape {self.weights.shape} != {shape}")
+        if not np.all(np.isfinite(self.weights)) or np.any(self.weights < 0):
+            raise ValueError("BinnedFootprint: weights must be finite and >= 0")
+
+    @classmethod
+    def from_positions(cls, xyz, dxy: float = 0.5, dz: float = 0.1) -> BinnedFootprint:
+        """Histogram a catalogue of positions (n, 3) in kpc on (dxy, dxy, dz) bins."""
+        xyz = np.asarray(xyz, dtype=float)
+        if xyz.ndim != 2 or xyz.shape[1] != 3 or not np.all(np.isfinite(xyz)):
+            raise ValueError(f"BinnedFootprint: positions must be finite (n, 3), got {xyz.shape}")
+        edges = [
+            np.arange(np.floor(xyz[:, i].min() / d) * d, xyz[:, i].max() + d, d)
+            for i, d in enumerate((dxy, dxy, dz))
+        ]
+        h, _ = np.histogramdd(xyz, bins=edges)
+        return cls(*edges, h)
+
+    def select(self, xyz, key) -> np.ndarray:
+        """Rejection mask: accept a simulated star in bin b with probability proportional to
+        weight(b) / n_sim(b), so the kept stars follow the footprint's (x, y, z) distribution."""
+        xyz = np.asarray(xyz)
+        idx = [
+            np.searchsorted(e, xyz[:, i], side="right") - 1
+            for i, e in enumerate((self.x_edges, self.y_edges, self.z_edges))
+        ]
+        inside = np.all(
+            [
+                (j >= 0) & (j < len(e) - 1)
+                for j, e in zip(idx, (self.x_edges, self.y_edges, self.z_edges), strict=True)
+            ],
+            0,
+        )
+        flat = np.where(
+            inside,
+            np.ravel_multi_index(
+                [
+                    np.clip(j, 0, len(e) - 2)
+                    for j, e in zip(idx, (self.x_edges, self.y_edges, self.z_edges), strict=True)
+                ],
+                self.weights.shape,
+            ),
+            -1,
+        )
+        n_sim = np.bincount(flat[inside], minlength=self.weights.size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(n_sim > 0, self.weights.ravel() / n_sim, 0.0)
+        if not np.any(ratio > 0):
+            return np.zeros(len(xyz), dtype=bool)
+        p = np.where(inside, ratio[np.maximum(flat, 0)] / ratio.max(), 0.0)
+        return np.asarray(jax.random.uniform(key, (len(xyz),))) < p
+
+
+def _selection_mask(selection, xyz, cfg) -> np.ndarray:
+    if isinstance(selection, str):
+        if selection == "none":
+            return np.ones(len(xyz), dtype=bool)
+        if selection == "lamost-mock":
+            ref = lamost_mock_footprint(len(xyz), jax.random.key(cfg.seed + 1))
+            return select_like(xyz, ref, jax.random.key(cfg.seed + 2))
+        raise ValueError(
+            f"unknown selection {selection!r} (none | lamost-mock | BinnedFootprint | (n, 3) "
+            "array of survey positions in kpc)"
+        )
+    if isinstance(selection, BinnedFootprint):
+        return selection.select(xyz, jax.random.key(cfg.seed + 2))
+    ref = np.asarray(selection, dtype=float)
+    if ref.ndim != 2 or ref.shape[1] != 3:
+        raise ValueError(f"selection positions must have shape (n, 3) in kpc, got {ref.shape}")
+    return select_like(xyz, ref, jax.random.key(cfg.seed + 2))
+
+
+def load_footprint(path: str | Path) -> BinnedFootprint:
+    """A footprint from a file: ``.npz`` with ``x_edges, y_edges, z_edges, weights`` (bin
+    weights) or ``xyz`` (positions, kpc); ``.npy`` (n, 3) positions; text/CSV with columns
+    x, y, z in kpc (``#`` comments)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        d = np.load(path)
+        if "weights" in d:
+            return BinnedFootprint(d["x_edges"], d["y_edges"], d["z_edges"], d["weights"])
+        if "xyz" in d:
+            return BinnedFootprint.from_positions(d["xyz"])
+        raise ValueError(f"{path}: expected keys (x_edges, y_edges, z_edges, weights) or xyz")
+    if path.suffix == ".npy":
+        return BinnedFootprint.from_positions(np.load(path))
+    return BinnedFootprint.from_positions(
+        np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None, ndmin=2)[:, :3]
+    )
+
+
+def analyse(
+    outdir: str | Path,
+    cfg: BarSimConfig,
+    selection: str | BinnedFootprint | np.ndarray = "none",
+    *,
+    jphi_edges=JPHI_EDGES_KPC_KMS,
+    jr_edges=JR_EDGES_KPC_KMS,
+) -> dict:
+    """Stack snapshots, select, cut, compute actions and the binned <[Fe/H]>(J_phi | J_R).
+
+    ``selection``: ``"none"``; ``"lamost-mock"`` (:func:`lamost_mock_footprint`, a documented
+    stand-in: no LAMOST position catalogue is available here); a :class:`BinnedFootprint`
+    (user-supplied (x, y, z) bin weights, see :func:`load_footprint`); or an (n, 3) array of
+    survey positions in kpc. Edges in kpc km/s.
+    """
     outdir = Path(outdir)
     files = sorted(outdir.glob("chunk_*.npz"))
     if not files:
@@ -161,12 +292,7 @@ def analyse(outdir: str | Path, cfg: BarSimConfig, selection: str = "none") -> d
     w = snaps.reshape(-1, 6)
     feh = np.repeat(feh, n_snap)
     xyz = w[:, :3] * U.RO_KPC
-    keep = np.abs(xyz[:, 2]) < 1.0
-    if selection == "lamost-mock":
-        ref = lamost_mock_footprint(len(w), jax.random.key(cfg.seed + 1))
-        keep &= select_like(xyz, ref, jax.random.key(cfg.seed + 2))
-    elif selection != "none":
-        raise ValueError(f"unknown selection {selection!r} (none | lamost-mock)")
+    keep = (np.abs(xyz[:, 2]) < 1.0) & _selection_mask(selection, xyz, cfg)
     w, feh = w[keep], feh[keep]
     mw, _, omegab = _potential(cfg)
     cyl = np.asarray(cart_to_cyl(jnp.asarray(w)))
@@ -176,10 +302,10 @@ def analyse(outdir: str | Path, cfg: BarSimConfig, selection: str = "none") -> d
     jz = np.asarray(acts.jz) * U.ACTION_KPC_KMS
     ok = (np.asarray(acts.flag) == 0) & (jz < 10.0)
     jr, jphi, feh = jr[ok], jphi[ok], feh[ok]
-    edges = np.asarray(JPHI_EDGES_KPC_KMS)
+    edges = np.asarray(jphi_edges, dtype=float)
     centres = 0.5 * (edges[1:] + edges[:-1])
     profiles = []
-    for a, b in zip(JR_EDGES_KPC_KMS[:-1], JR_EDGES_KPC_KMS[1:], strict=True):
+    for a, b in zip(jr_edges[:-1], jr_edges[1:], strict=True):
         s = (jr >= a) & (jr < b)
         cnt, _ = np.histogram(jphi[s], edges)
         tot, _ = np.histogram(jphi[s], edges, weights=feh[s])

@@ -13,8 +13,11 @@ def _bar_sim(args: argparse.Namespace) -> int:
     jax.config.update("jax_enable_x64", True)
     import numpy as np
 
-    from ._bar_simulation import BarSimConfig, analyse, plot_profiles, run_chunks
+    from ._bar_simulation import BarSimConfig, analyse, load_footprint, plot_profiles, run_chunks
 
+    selection = args.selection
+    if selection not in ("none", "lamost-mock"):
+        selection = load_footprint(selection)
     results = []
     for ps in args.pattern_speeds:
         cfg = BarSimConfig(
@@ -27,8 +30,8 @@ def _bar_sim(args: argparse.Namespace) -> int:
             rtol=args.rtol,
         )
         out = Path(args.output) / f"omegab_{ps:g}"
-        run_chunks(cfg, out, progress=not args.quiet)
-        res = analyse(out, cfg, selection=args.selection)
+        run_chunks(cfg, out, progress=not args.quiet, devices=args.devices)
+        res = analyse(out, cfg, selection=selection)
         results.append(res)
         summary = {
             "pattern_speed": ps,
@@ -67,7 +70,19 @@ def register(subparsers) -> None:
         default=[20.0, 30.0, 40.0, 50.0],
         help="snapshot times in bar periods (stacked)",
     )
-    b.add_argument("--selection", choices=["none", "lamost-mock"], default="none")
+    b.add_argument(
+        "--selection",
+        default="none",
+        help="none | lamost-mock (a documented model footprint) | PATH to a footprint: .npz with "
+        "x_edges, y_edges, z_edges, weights (bin weights) or xyz, .npy (n, 3) or CSV/text x y z "
+        "positions in kpc (Sun at (8, 0, 0))",
+    )
+    b.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="devices to shard orbits over (default: all accelerators, one CPU device)",
+    )
     b.add_argument("--rtol", type=float, default=1e-8)
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--quiet", action="store_true")

@@ -70,4 +70,17 @@ def resonance_lines(potential, omegab, vr=None, names=tuple(RESONANCES), **kw) -
     """``{name: (J_phi, J_R)}`` for the named resonances (natural units)."""
     if vr is None:
         vr = jnp.linspace(0.0, 0.25, 12)
-    return {n: resonance_line(potential, omegab, *RESONANCES[n], vr, **kw) for n in names}
+    # traced numbers: one compilation serves every resonance and pattern speed
+    potential = jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, potential)
+    f = jnp.asarray
+    return {
+        n: resonance_line(
+            potential,
+            f(float(omegab)),
+            f(float(RESONANCES[n][0])),
+            f(float(RESONANCES[n][1])),
+            vr,
+            **kw,
+        )
+        for n in names
+    }

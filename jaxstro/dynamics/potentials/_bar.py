@@ -78,6 +78,29 @@ class DehnenBar(Potential):
             * radial
         )
 
+    def phi_xyz(self, xyz, t=0.0):
+        """Cartesian form (no arctan2): (R/r)^2 cos(m (phi - a)) = Re[(x + i y)^m e^(-i m a)] / r^2
+        / R^(m-2), a = Omega_b t + barphi (used by the orbit integrator)."""
+        x, y, z = xyz[0], xyz[1], xyz[2]
+        R2 = x * x + y * y
+        r2 = R2 + z * z
+        r = jnp.sqrt(r2)
+        r_safe = jnp.where(r > 0, r, 1.0)
+        radial = jnp.where(r >= self.rb, -((self.rb / r_safe) ** 3), (r / self.rb) ** 3 - 2.0)
+        a = self.m * (self.omegab * t + self.barphi)
+        zre, zim = x, y  # (x + i y)^m by repeated multiplication (m static)
+        for _ in range(self.m - 1):
+            zre, zim = zre * x - zim * y, zre * y + zim * x
+        num = zre * jnp.cos(a) + zim * jnp.sin(a)
+        # (R/r)^2 cos(m(phi - a)) = num / (R^(m-2) r^2); R^(m-2) = R2^((m-2)/2) for even m
+        if self.m % 2 == 0:
+            den = R2 ** ((self.m - 2) // 2) * r2
+        else:
+            den = jnp.sqrt(R2) ** (self.m - 2) * r2
+        R_ok = R2 > 0
+        ang = jnp.where(R_ok, num / jnp.where(R_ok, den, 1.0), 0.0)
+        return self.af * self.growth(t) * ang * radial
+
     @property
     def is_axisymmetric(self) -> bool:
         return False

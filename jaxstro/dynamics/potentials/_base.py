@@ -103,9 +103,11 @@ class Potential(eqx.Module):
 
     # ---- Cartesian helpers used by the orbit integrator ----
     def phi_xyz(self, xyz: Float[Array, "3"], t: Scalar = 0.0) -> Scalar:
-        """Phi at a Cartesian point (x, y, z) (scalar rule; vmap for batches)."""
+        """Phi at a Cartesian point (x, y, z) (scalar rule; vmap for batches). Axisymmetric
+        terms skip the azimuth; subclasses may give a direct Cartesian form (the bar does)."""
         x, y, z = xyz[0], xyz[1], xyz[2]
-        return self._phi(jnp.sqrt(x * x + y * y), z, jnp.arctan2(y, x), t)
+        phi = 0.0 if self.is_axisymmetric else jnp.arctan2(y, x)
+        return self._phi(jnp.sqrt(x * x + y * y), z, phi, t)
 
     def acceleration(self, xyz: Float[Array, "3"], t: Scalar = 0.0) -> Float[Array, "3"]:
         """-grad Phi at a Cartesian point."""
@@ -133,6 +135,9 @@ class CompositePotential(Potential):
 
     def _dens(self, R, z, phi, t):
         return sum(p._dens(R, z, phi, t) for p in self.terms)
+
+    def phi_xyz(self, xyz, t=0.0):
+        return sum(p.phi_xyz(xyz, t) for p in self.terms)
 
     @property
     def is_axisymmetric(self) -> bool:
