@@ -1,0 +1,229 @@
+"""Line spectra against Turbospectrum v20.1 (issue 5, acceptance 1) and the van der Waals inputs
+that make them agree.
+
+Reference: the stored Turbospectrum outputs in ``tests/synth/reference/lines_*.npz`` (see its
+README: same model atmosphere, Turbospectrum's GAS2007 abundances as it adopted them, same vmic,
+air wavelengths at 0.01 Å). We compare with the ``normalised_pure_lte`` column because
+``synthesize`` uses S = B (the scattering variant differs from it by <= 2e-4 for the dwarfs,
+5e-3 for the logg-1 supergiant). Our synthesis uses the same Gaia-ESO list read with the
+published ABO tables (``broadening.load_abo_tables``; Turbospectrum assigns the same tables),
+He I and H2 van der Waals perturbers and the default strength-sized line windows. Hydrogen lines
+are not part of ``jaxstro.synth`` yet; the references include them (weak in these windows,
+except Brackett 19 at 15260.7 Å in the H band, 1.5 % deep), so the H-band maximum is that line.
+
+Measured (2026-11-23, full windows; issue goal rms <= 0.005, max <= 0.03):
+
+| reference | rms | max | goal met |
+|---|---|---|---|
+| lines_sun_5000_5100 | 0.0021 | 0.0223 | yes |
+| lines_s5000_g3.0_5000_5100 | 0.0013 | 0.0223 | yes |
+| lines_s6000_g1.0_5000_5100 | 0.0020 | 0.0141 | yes |
+| lines_atlas9_m-1.0_5000_5100 | 0.0037 | 0.0251 | yes |
+| lines_sun_li_6680_6740 | 0.0011 | 0.0112 | yes |
+| lines_s5000_g2.0_hband_15200_15300 | 0.0045 | 0.0151 | yes (max = Brackett 19, absent here) |
+| lines_atlas9_m+0.0_5000_5100 | 0.0086 | 0.0478 | no: see ``ATLAS9_SOLAR_REASON`` |
+
+Tolerances below are the measured values with a small margin (regression guards) and never
+looser than needed; the six that meet the goal are asserted at the goal.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxstro.synth.lines import broadening as br
+
+GOAL_RMS, GOAL_MAX = 0.005, 0.03
+
+ATLAS9_SOLAR_REASON = (
+    "ATLAS9 solar model: Turbospectrum keeps the model's P_e (from XNE) and builds its own "
+    "tau_5000 from RHOX, whereas synthesize re-solves n_e from the abundances and uses the "
+    "model's Rosseland scale; the same physics on the MARCS Sun meets the goal, so the residual "
+    "is the atmosphere handling (fixed-n_e option pending in synthesize), not the line opacity"
+)
+
+#: (rms, max) asserted per reference (goal where met, else measured + margin)
+TOLERANCE = {
+    "lines_sun_5000_5100": (GOAL_RMS, GOAL_MAX),
+    "lines_s5000_g3.0_5000_5100": (GOAL_RMS, GOAL_MAX),
+    "lines_s6000_g1.0_5000_5100": (GOAL_RMS, GOAL_MAX),
+    "lines_atlas9_m-1.0_5000_5100": (GOAL_RMS, GOAL_MAX),
+    "lines_sun_li_6680_6740": (GOAL_RMS, GOAL_MAX),
+    "lines_s5000_g2.0_hband_15200_15300": (GOAL_RMS, GOAL_MAX),
+    "lines_atlas9_m+0.0_5000_5100": (0.010, 0.055),  # ATLAS9_SOLAR_REASON
+}
+
+_LISTS: dict = {}
+
+
+def _abo_tables():
+    try:
+        return br.load_abo_tables()
+    except FileNotFoundError as e:
+        pytest.skip(f"ABO tables not available: {e}")
+
+
+def _linelist(name):
+    from jaxstro.data import locate
+    from jaxstro.synth.lines import read_linelist
+
+    if name not in _LISTS:
+        kw = {"abo_tables": _abo_tables()} if name == "gaiaeso_linelist" else {}
+        _LISTS[name] = read_linelist(locate(name), **kw)
+    return _LISTS[name]
+
+
+def synthesize_reference_case(ref_id: str, lo: float | None = None, hi: float | None = None):
+    """Our normalised spectrum for a stored reference (optionally a sub-window [lo, hi] Å air)
+    and the reference's pure-LTE normalised flux on the same pixels."""
+    from benchmarks.peers.turbospectrum import load_reference
+    from jaxstro.data import locate
+    from jaxstro.spectra import air_to_vacuum
+    from jaxstro.synth.atmosphere import read_atlas9, read_marcs
+    from jaxstro.synth.synthesize import synthesize
+
+    arr, meta = load_reference(ref_id)
+    wl_air = arr["wavelength"]
+    sel = np.ones(wl_air.size, bool)
+    if lo is not None:
+        sel = (wl_air >= lo - 1e-6) & (wl_air <= hi + 1e-6)
+    wl = np.asarray(air_to_vacuum(jnp.asarray(wl_air[sel])))
+    A = np.full(92, -10.0)
+    for z, a in meta["abundances_used"].items():
+        A[int(z) - 1] = a
+    name = meta["model"]["name"]
+    atm = read_atlas9(name) if name.startswith("atlas9") else read_marcs(locate(name))
+    ll = _linelist(meta["linelists"][0]["name"]).window(wl[0] - 5.0, wl[-1] + 5.0)
+    sp = synthesize(atm, ll, jnp.asarray(A), wl, vmic=meta["vmic_km_s"])
+    return wl_air[sel], np.asarray(sp.normalized), arr["normalised_pure_lte"][sel].astype(float)
+
+
+# ------------------------------------------------------------------------------------------------
+# van der Waals inputs
+@pytest.mark.needs_data
+def test_abo_tables_parse():
+    """The compilation holds the six published tables (A&O 1995 s-p 21 x 18; B&O 1997 p-d and
+    BOR 1998 d-f 18 x 18, sigma and alpha) and the individually computed lines (5,024 general,
+    24,188 Fe II, 13,165 Cr II, as its headers state)."""
+    t = _abo_tables()
+    assert t.grids[("s", "p")][2].shape == (21, 18)
+    assert t.grids[("p", "d")][2].shape == t.grids[("d", "f")][3].shape == (18, 18)
+    assert {k: len(v) for k, v in t.special.items()} == {
+        "general": 5024, "Fe II": 24188, "Cr II": 13165}
+    for _, _, sig, alp in t.grids.values():  # cross sections 10^2-10^4 a0^2, alpha in (0, 1)
+        assert np.all((sig > 50) & (sig < 2e4)) and np.all((alp > 0) & (alp < 1))
+    with pytest.raises(ValueError, match="six 18-column"):
+        br.parse_abo_tables("1 2 3\n", "bad")
+
+
+def _ges_packed_abo_lines():
+    """Neutral/singly ionised GES lines that carry a packed (published) ABO value."""
+    from jaxstro.data import locate
+    from jaxstro.synth._partition import load_atomic_tables
+
+    head = re.compile(r"^\s*'\s*([0-9.]+)\s*'\s+(\d+)\s+(\d+)")
+    rows, cur = [], None
+    for ln in locate("gaiaeso_linelist").read_text().splitlines():
+        m = head.match(ln)
+        if m:
+            cur = (int(float(m.group(1))), int(m.group(2)) - 1)
+            continue
+        if ln.startswith("'") or cur is None or cur[0] > 92:
+            continue
+        parts = ln.split("'")
+        v = parts[0].split()
+        if float(v[3]) >= 20:
+            rows.append((*cur, float(v[0]), float(v[1]), float(v[3]), parts[1][:1], parts[3][:1]))
+    Z, q, wl, el, f = (np.array([r[i] for r in rows]) for i in range(5))
+    chi = load_atomic_tables()["chi"][Z.astype(int) - 1, q.astype(int)]
+    return Z, q, wl, el, f, chi, np.array([r[5] for r in rows]), np.array([r[6] for r in rows])
+
+
+@pytest.mark.needs_data
+def test_abo_lookup_reproduces_published_values():
+    """Independent check of the lookup: the GES list carries published ABO sigma.alpha (VALD,
+    from Barklem et al. 2000) for 6,704 lines. (i) Lines matched to the individually computed
+    records must reproduce them exactly (same published numbers); (ii) the 0.1-step table
+    interpolation alone (records removed) must agree with them in the median to 10 % in sigma
+    and 0.01 in alpha (the tables are the hydrogenic-n* approximation of the same theory)."""
+    t = _abo_tables()
+    Z, q, wl, el, f, chi, lo, up = _ges_packed_abo_lines()
+    sig_l, alp_l = np.floor(f), f - np.floor(f)
+    s, a, found = br.abo_from_tables(t, Z, q, wl, el, chi, lo, up)
+    assert found.sum() > 4000
+    # (found also holds table-interpolated lines without a record: measured 97.0 % identical)
+    assert np.mean(np.abs(s[found] / sig_l[found] - 1) < 1e-6) > 0.95
+    assert np.mean(np.abs(a[found] - alp_l[found]) < 1e-3) > 0.95
+    only = br.AboTables(t.grids, {k: v[:0] for k, v in t.special.items()}, "tables only")
+    s, a, found = br.abo_from_tables(only, Z, q, wl, el, chi, lo, up)
+    assert found.sum() > 2000
+    assert abs(np.median(s[found] / sig_l[found]) - 1) < 0.10
+    assert abs(np.median(a[found] - alp_l[found])) < 0.01
+
+
+@pytest.mark.needs_data
+def test_reader_assigns_abo_like_turbospectrum():
+    """In 5000-5100 Å (air) Turbospectrum replaces the list's log gamma_6 for ~30 % of the lines
+    that have one (562 of 1,908 in its count, shared/notes item 7) and the Unsöld factor for
+    ~29 % (210 of 732); packed ABO values are kept. Our reader must make the same share of
+    replacements (+-3 percentage points: its line count includes no +-2 Å margin)."""
+    from jaxstro.data import locate
+    from jaxstro.spectra import air_to_vacuum
+    from jaxstro.synth.lines import VDW_ABO, VDW_LOG_GAMMA, VDW_UNSOLD, read_turbospectrum
+
+    a = read_turbospectrum(locate("gaiaeso_linelist"))
+    b = _linelist("gaiaeso_linelist")
+    lo, hi = np.asarray(air_to_vacuum(np.array([5000.0, 5100.0])))
+    w = np.asarray(a.wavelength)
+    m = (w >= lo) & (w <= hi)
+    ka, kb = np.asarray(a.vdw_kind)[m], np.asarray(b.vdw_kind)[m]
+    frac_log = np.mean(kb[ka == VDW_LOG_GAMMA] == VDW_ABO)
+    frac_uns = np.mean(kb[ka == VDW_UNSOLD] == VDW_ABO)
+    assert abs(frac_log - 562 / 1908) < 0.03 and abs(frac_uns - 210 / 732) < 0.03
+    assert np.all(kb[ka == VDW_ABO] == VDW_ABO)
+    same = ka == VDW_ABO
+    np.testing.assert_array_equal(np.asarray(a.vdw_1)[m][same], np.asarray(b.vdw_1)[m][same])
+
+
+def test_perturber_weights_from_polarizabilities():
+    """He I and H2 weights = (alpha_P/alpha_H)^(2/5) (mu_H/mu_P)^(3/10) (Unsöld scalings) for an
+    Fe absorber with polarizabilities 6.70, 2.07, 8.04 x 10^-25 cm^3: 0.42 and 0.88, within 3 %
+    and 5 % of the adopted 0.41336 and 0.85; and the effective density adds them linearly."""
+    m_fe = 55.845
+
+    def mu(m):
+        return m_fe * m / (m_fe + m)
+
+    he = (2.07 / 6.70) ** 0.4 * (mu(1.008) / mu(4.0026)) ** 0.3
+    h2 = (8.04 / 6.70) ** 0.4 * (mu(1.008) / mu(2.016)) ** 0.3
+    assert abs(he / br.HE_VDW_WEIGHT - 1) < 0.03 and abs(h2 / br.H2_VDW_WEIGHT - 1) < 0.05
+    got = br.vdw_perturber_density(jnp.array([1e16, 2e16]), 1e15, 1e14)
+    np.testing.assert_allclose(got, [1e16 + 0.41336e15 + 0.85e14, 2e16 + 0.41336e15 + 0.85e14])
+
+
+# ------------------------------------------------------------------------------------------------
+# spectra
+@pytest.mark.needs_data
+def test_sun_subwindow_against_turbospectrum():
+    """Default-run check (one compile, ~45 s on 2 cores): the MARCS Sun at 5000-5025 Å against
+    the stored Turbospectrum spectrum, at the issue's goal (measured rms 0.0029, max 0.018)."""
+    _, ours, ref = synthesize_reference_case("lines_sun_5000_5100", 5000.0, 5025.0)
+    d = ours - ref
+    assert np.sqrt(np.mean(d**2)) < GOAL_RMS and np.max(np.abs(d)) < GOAL_MAX
+
+
+@pytest.mark.needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize("ref_id", sorted(TOLERANCE))
+def test_full_window_against_turbospectrum(ref_id):
+    """Full reference windows (10,001 or 6,001 pixels); tolerances in ``TOLERANCE``."""
+    wl, ours, ref = synthesize_reference_case(ref_id)
+    d = ours - ref
+    rms, mx = np.sqrt(np.mean(d**2)), np.max(np.abs(d))
+    print(f"{ref_id}: rms {rms:.4f} max {mx:.4f} at {wl[np.argmax(np.abs(d))]:.2f} Å")
+    tol_rms, tol_max = TOLERANCE[ref_id]
+    assert rms < tol_rms and mx < tol_max
