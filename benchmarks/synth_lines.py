@@ -54,6 +54,7 @@ def main(argv=None) -> None:
     from jaxstro.synth.abundances import format_abundances
     from jaxstro.synth.atmosphere import read_marcs
     from jaxstro.synth.lines import (
+        broadening,
         line_absorption,
         plan_line_windows,
         read_linelist,
@@ -63,7 +64,11 @@ def main(argv=None) -> None:
 
     lo, hi = (5000.0, 5010.0) if args.quick else (5000.0, 5100.0)
     wl = lo + 0.01 * np.arange(int(round((hi - lo) / 0.01)) + 1)
-    ll = read_linelist(locate("gaiaeso_linelist"))
+    try:  # published ABO tables where they apply (as Turbospectrum assigns them)
+        abo = {"abo_tables": broadening.load_abo_tables()}
+    except FileNotFoundError:
+        abo = {}
+    ll = read_linelist(locate("gaiaeso_linelist"), **abo)
     atm = read_marcs(locate("marcs_sun"))
     data = load_equilibrium_data()
     A_X = format_abundances(mixture="grevesse2007")
@@ -76,7 +81,8 @@ def main(argv=None) -> None:
     # only the species of lines near the window matter for the densities; all are built
     near = ll.window(lo - 60.0, hi + 60.0)
     st = species_state(near.species, n, atm.temperature, data)
-    nH = n["H I"]
+    # van der Waals perturbers H I + He I + H2, as synthesize uses them
+    nH = broadening.vdw_perturber_density(n["H I"], n["He I"], n["HH"])
 
     t0 = time.perf_counter()
     win = plan_line_windows(near, wl, atm.temperature, ne, nH, st, 1.0, alpha_c)

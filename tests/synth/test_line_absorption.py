@@ -271,14 +271,16 @@ def test_planned_split_windows_equal_dense():
 def test_sun_5000_5100_against_turbospectrum():
     """Full synthesis (synthesize + planned line windows) of the MARCS Sun, 5000-5100 Å at 0.01 Å,
     GES lines, Turbospectrum's GAS2007 abundances, vmic 1 km/s, against the stored Turbospectrum
-    v20.1 spectrum (pure-LTE variant, as synthesize uses S = B).
+    v20.1 spectrum (pure-LTE variant, as synthesize uses S = B), with the windows planned here
+    from H I alone (the explicit-windows path of synthesize).
 
-    Measured (2026-11-23): rms 0.0123, max |diff| 0.189 at 5005.63 Å (air). Line cores agree to
-    <~0.02; the residual sits in the damping wings of high-excitation Fe I lines whose list gives
-    log gamma_6 (5005.71, 5065.02, 5078.97, 5097.00 Å): Turbospectrum replaces those with its own
-    ABO tables and adds He/H2 perturbers (shared/notes/turbospectrum_comparison.md, item 7), which
-    jaxstro does not. The thresholds below guard against regressions from the measured state; the
-    issue-5 goal (rms <= 0.005, max <= 0.03) is NOT met yet.
+    Without the published ABO tables (list damping values as given) the residual sits in the
+    damping wings of strong Fe I lines (measured rms 0.0123, max 0.189 at 5005.63 Å before
+    the He/H2 perturbers and the tables); with the tables and perturbers the issue-5 goal is
+    met (see
+    tests/synth/test_lines_vs_turbospectrum.py: rms 0.0021, max 0.022). Here the list is read
+    without the tables, so this guards the perturber-only state (measured rms 0.0120, max 0.185:
+    the He/H2 perturbers alone barely help; the ABO tables are what matters).
     """
     from benchmarks.peers.turbospectrum import compare_normalised, load_reference
     from jaxstro.data import locate
@@ -310,7 +312,7 @@ def test_sun_5000_5100_against_turbospectrum():
     norm = np.asarray(synthesize(atm, ll, A, wl, vmic=vmic, line_windows=win).normalized)
     res = compare_normalised(ref_id, wl_air, norm, pure_lte=True)
     print(res)
-    assert res["rms"] < 0.015 and res["max_abs"] < 0.22
+    assert res["rms"] < 0.0125 and res["max_abs"] < 0.19
     ref = arr["normalised_pure_lte"].astype(float)
     cores = (ref < 0.6) & (ref <= np.roll(ref, 1)) & (ref <= np.roll(ref, -1))
     assert np.max(np.abs(norm - ref)[cores]) < 0.03
