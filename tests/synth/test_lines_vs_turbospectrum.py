@@ -22,6 +22,15 @@ Measured (2026-11-23, full windows; issue goal rms <= 0.005, max <= 0.03):
 | lines_sun_li_6680_6740 | 0.0011 | 0.0112 | yes |
 | lines_s5000_g2.0_hband_15200_15300 | 0.0045 | 0.0151 | yes (max = Brackett 19, absent here) |
 | lines_atlas9_m+0.0_5000_5100 | 0.0086 | 0.0478 | no: see ``ATLAS9_SOLAR_REASON`` |
+| same, on Turbospectrum's structure | 0.0018 | 0.0217 | yes |
+| lines_atlas9_m-1.0, on Turbospectrum's structure | 0.0010 | 0.0061 | yes |
+
+The largest remaining residual in the dwarfs (Cr I 5031.49 Å, upper level 0.094 eV below the
+limit, about 0.02 too shallow here) is quadratic Stark broadening: both codes use Cowley's
+(1971) approximation when the list has no width, ours as C n*^4 with n*^2 = Z^2 R/(chi - E_up)
+(as Korg does), Turbospectrum's ``depth.f`` as C R (Z/(chi - E_up))^2 = n*^4/13.6 without the
+(T/10^4)^(1/6) scaling; with the width given explicitly to both codes the line depths agree to
+4e-4 (single-line runs, 2026-11-23). We keep the dimensionally consistent form.
 
 Tolerances below are the measured values with a small margin (regression guards) and never
 looser than needed; the six that meet the goal are asserted at the goal.
@@ -40,10 +49,12 @@ from jaxstro.synth.lines import broadening as br
 GOAL_RMS, GOAL_MAX = 0.005, 0.03
 
 ATLAS9_SOLAR_REASON = (
-    "ATLAS9 solar model: Turbospectrum keeps the model's P_e (from XNE) and builds its own "
-    "tau_5000 from RHOX, whereas synthesize re-solves n_e from the abundances and uses the "
-    "model's Rosseland scale; the same physics on the MARCS Sun meets the goal, so the residual "
-    "is the atmosphere handling (fixed-n_e option pending in synthesize), not the line opacity"
+    "ATLAS9 solar model: Turbospectrum keeps the model's P_e (from XNE), recomputes P_g from it "
+    "with GAS2007 abundances and builds its own tau_5000 from RHOX, whereas synthesize keeps the "
+    "model's density, re-solves n_e (17 % below XNE: the model was computed for other "
+    "abundances) and integrates in z; on the structure Turbospectrum used the same case meets "
+    "the goal (test_atlas9_on_turbospectrum_structure), so the residual is the atmosphere "
+    "handling, not the line opacity"
 )
 
 #: (rms, max) asserted per reference (goal where met, else measured + margin)
@@ -77,9 +88,28 @@ def _linelist(name):
     return _LISTS[name]
 
 
-def synthesize_reference_case(ref_id: str, lo: float | None = None, hi: float | None = None):
+def turbospectrum_structure(model_name: str):
+    """The layer structure Turbospectrum actually used for an ATLAS9 model (stored with the
+    continuum reference: T, P_e, P_g on its own tau_5000 scale from RHOX, 4 significant
+    digits) as an ``Atmosphere`` (tau_5000 reference; z from d tau / (kappa_5000 rho))."""
+    from benchmarks.peers.turbospectrum import load_reference
+    from jaxstro.synth.atmosphere import make_atmosphere
+
+    c, _ = load_reference(f"continuum_{model_name}")
+    k = 1.380649e-16
+    T, tau = c["ts_model_T"], c["ts_model_tau5000"]
+    krho = c["ts_kappa_std"] * c["ts_model_rho"]
+    dz = np.diff(tau) / (0.5 * (krho[1:] + krho[:-1]))
+    z = -np.concatenate([[0.0], np.cumsum(dz)])
+    return make_atmosphere(tau, z, T, c["ts_model_Pe"] / (k * T), c["ts_model_Pg"] / (k * T),
+                           reference_wavelength=5000.0, where=f"{model_name} (Turbospectrum)")
+
+
+def synthesize_reference_case(ref_id: str, lo: float | None = None, hi: float | None = None,
+                              ts_structure: bool = False):
     """Our normalised spectrum for a stored reference (optionally a sub-window [lo, hi] Å air)
-    and the reference's pure-LTE normalised flux on the same pixels."""
+    and the reference's pure-LTE normalised flux on the same pixels. ``ts_structure``: ATLAS9
+    models on the structure Turbospectrum derived from them (:func:`turbospectrum_structure`)."""
     from benchmarks.peers.turbospectrum import load_reference
     from jaxstro.data import locate
     from jaxstro.spectra import air_to_vacuum
@@ -96,7 +126,10 @@ def synthesize_reference_case(ref_id: str, lo: float | None = None, hi: float | 
     for z, a in meta["abundances_used"].items():
         A[int(z) - 1] = a
     name = meta["model"]["name"]
-    atm = read_atlas9(name) if name.startswith("atlas9") else read_marcs(locate(name))
+    if ts_structure:
+        atm = turbospectrum_structure(name)
+    else:
+        atm = read_atlas9(name) if name.startswith("atlas9") else read_marcs(locate(name))
     ll = _linelist(meta["linelists"][0]["name"]).window(wl[0] - 5.0, wl[-1] + 5.0)
     sp = synthesize(atm, ll, jnp.asarray(A), wl, vmic=meta["vmic_km_s"])
     return wl_air[sel], np.asarray(sp.normalized), arr["normalised_pure_lte"][sel].astype(float)
@@ -212,6 +245,19 @@ def test_sun_subwindow_against_turbospectrum():
     """Default-run check (one compile, ~45 s on 2 cores): the MARCS Sun at 5000-5025 Å against
     the stored Turbospectrum spectrum, at the issue's goal (measured rms 0.0029, max 0.018)."""
     _, ours, ref = synthesize_reference_case("lines_sun_5000_5100", 5000.0, 5025.0)
+    d = ours - ref
+    assert np.sqrt(np.mean(d**2)) < GOAL_RMS and np.max(np.abs(d)) < GOAL_MAX
+
+
+@pytest.mark.needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize("ref_id", ["lines_atlas9_m+0.0_5000_5100", "lines_atlas9_m-1.0_5000_5100"])
+def test_atlas9_on_turbospectrum_structure(ref_id):
+    """The ATLAS9 cases on the structure Turbospectrum derived from the model (its tau_5000,
+    model P_e, recomputed P_g): the line opacity then meets the goal for both metallicities
+    (measured [M/H] = 0: rms 0.0018, max 0.022; -1: rms 0.0010, max 0.0061), which places the
+    residual of the solar case on the model's own structure (``ATLAS9_SOLAR_REASON``)."""
+    _, ours, ref = synthesize_reference_case(ref_id, ts_structure=True)
     d = ours - ref
     assert np.sqrt(np.mean(d**2)) < GOAL_RMS and np.max(np.abs(d)) < GOAL_MAX
 
