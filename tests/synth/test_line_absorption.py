@@ -277,9 +277,9 @@ def test_sun_5000_5100_against_turbospectrum():
     Without the published ABO tables (list damping values as given) the residual sits in the
     damping wings of strong Fe I lines (measured rms 0.0123, max 0.189 at 5005.63 Å before
     the He/H2 perturbers and the tables); with the tables and perturbers the issue-5 goal is
-    met (see tests/synth/test_lines_vs_turbospectrum.py: rms 0.0021, max 0.022). Here the list is read
-    without the tables, so this guards the perturber-only state (measured rms 0.0120, max 0.185:
-    the He/H2 perturbers alone barely help; the ABO tables are what matters).
+    met (see tests/synth/test_lines_vs_turbospectrum.py: rms 0.0021, max 0.022). Here the list
+    is read without the tables, so this guards the perturber-only state (measured rms 0.0120,
+    max 0.185: the He/H2 perturbers alone barely help; the ABO tables are what matters).
     """
     from benchmarks.peers.turbospectrum import compare_normalised, load_reference
     from jaxstro.data import locate
