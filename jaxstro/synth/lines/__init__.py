@@ -6,7 +6,9 @@ read_linelist   format-sniffing reader: VALD (short/long, stellar/all, air/vacuu
                 and molecular, MOOG, Turbospectrum (atomic and molecular), Korg HDF5 and CSV
 species         ``species_from_name``, ``species_from_*_code``, ``isotopic_fraction``
 voigt           ``faddeeva``, ``voigt_hjerting``, ``voigt_profile`` (Weideman 1994, N = 32)
-broadening      Doppler, radiative, quadratic Stark, van der Waals (ABO / log gamma / Unsöld) widths
+broadening      Doppler, radiative, quadratic Stark, van der Waals (ABO, log gamma, Unsöld);
+                He I/H2 perturbers (``vdw_perturber_density``); the published ABO tables
+                (``load_abo_tables``, ``abo_from_tables``; ``read_turbospectrum(abo_tables=...)``)
 absorption      ``line_absorption`` (windowed, chunked; production), ``line_absorption_dense``
                 (tests), ``plan_line_windows`` / ``fixed_line_windows``, ``SpeciesState`` and
                 ``species_state`` (densities + partition functions per species and layer)
