@@ -222,6 +222,54 @@ def test_reader_assigns_abo_like_turbospectrum():
     np.testing.assert_array_equal(np.asarray(a.vdw_1)[m][same], np.asarray(b.vdw_1)[m][same])
 
 
+def test_abo_rules_on_synthetic_tables():
+    """The assignment rules on hand-made tables (no data file): bilinear interpolation in the
+    right orbital order for either direction (s-p and p-s), the individually computed record
+    overriding the table, ions only by record, the d-p upper-level estimate, and no value for
+    an upper level above the limit or an orbital pair without a table."""
+    sig = np.arange(21 * 18, dtype=float).reshape(21, 18) + 100.0  # rows n*_s, columns n*_p
+    alp = np.full((21, 18), 0.25)
+    g = np.full((18, 18), 500.0)
+    tables = br.AboTables(
+        {("s", "p"): (1.0, 1.3, sig, alp), ("p", "d"): (1.3, 2.3, g, alp[:18]),
+         ("d", "f"): (2.3, 3.3, g, alp[:18])},
+        {"general": np.array([[26, 0, 5000.0, 2.0, 321.0, 0.321]]),
+         "Fe II": np.array([[26, 1, 5100.0, 3.0, 180.0, 0.2]]), "Cr II": np.zeros((0, 6))},
+        "synthetic")
+    chi = 7.0
+    R = br.ABO_RYDBERG_EV
+
+    def energy(n_star):  # level energy [eV] with that effective quantum number
+        return chi - R / n_star**2
+
+    # s (n* = 1.55) -> p (n* = 1.85): between rows 5, 6 and columns 5, 6 of the s-p table
+    El, Eu = energy(1.55), energy(1.85)
+    wl = br.ABO_HC_EV_ANGSTROM / (Eu - El)
+    expect = np.mean(sig[5:7, 5:7])
+    s, a, f = br.abo_from_tables(tables, [26], [0], [wl], [El], [chi], ["s"], ["p"])
+    assert f[0] and s[0] == pytest.approx(expect, rel=1e-9) and a[0] == pytest.approx(0.25)
+    # p (n* = 1.85) -> s (n* = 2.55) uses the s level's n* for the rows
+    El, Eu = energy(1.85), energy(2.55)
+    wl = br.ABO_HC_EV_ANGSTROM / (Eu - El)
+    s, _, f = br.abo_from_tables(tables, [26], [0], [wl], [El], [chi], ["P"], ["S"])
+    assert f[0] and s[0] == pytest.approx(np.mean(sig[15:17, 5:7]), rel=1e-9)
+    # the individual record wins (within 0.05 Å and 0.02 eV); an ion only through a record
+    s, a, f = br.abo_from_tables(tables, [26, 26, 26], [0, 1, 1], [5000.03, 5100.0, 5200.0],
+                                 [2.01, 3.0, 3.0], [chi, 16.2, 16.2], ["x"] * 3, ["y"] * 3)
+    np.testing.assert_array_equal(f, [True, True, False])
+    np.testing.assert_allclose(s[:2], [321.0, 180.0])
+    # d (n* < 2) -> p with n*_p = 2.75: 858 + 1110 (n* - 2.7), alpha 0.266 + 0.02 (n* - 2.7)
+    El, Eu = energy(1.9), energy(2.75)
+    wl = br.ABO_HC_EV_ANGSTROM / (Eu - El)
+    s, a, f = br.abo_from_tables(tables, [22], [0], [wl], [El], [chi], ["d"], ["p"])
+    assert f[0] and s[0] == pytest.approx(858 + 1110 * 0.05, rel=1e-6)
+    assert a[0] == pytest.approx(0.266 + 0.02 * 0.05, rel=1e-6)
+    # upper level above the limit, or an s-s transition: nothing
+    s, a, f = br.abo_from_tables(tables, [22, 22], [0, 0], [1000.0, wl], [5.0, El], [chi, chi],
+                                 ["s", "s"], ["p", "s"])
+    assert not f.any()
+
+
 def test_perturber_weights_from_polarizabilities():
     """He I and H2 weights = (alpha_P/alpha_H)^(2/5) (mu_H/mu_P)^(3/10) (Unsöld scalings) for an
     Fe absorber with polarizabilities 6.70, 2.07, 8.04 x 10^-25 cm^3: 0.42 and 0.88, within 3 %
