@@ -122,7 +122,8 @@ _layer_opacities_jit = eqx.filter_jit(layer_opacities)
 
 
 @eqx.filter_jit
-def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, windows, vmic):
+def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, windows, vmic,
+                     hlines=None):
     wl_cm = wavelengths * 1e-8
     ne, n, alpha, alpha_ref = layer_opacities(atm, A_X, wl_cm, cdata, eqdata)
     S = planck_lambda(wl_cm[None, :], atm.temperature[:, None])
@@ -135,6 +136,12 @@ def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, win
         state = species_state(linelist.species, n, atm.temperature, eqdata)
         a_line = line_absorption(linelist, wavelengths, atm.temperature, ne, _vdw_density(n),
                                  state, vmic, windows)  # fmt: skip
+        if hlines is not None:
+            from .lines.hydrogen import hydrogen_line_absorption
+
+            a_line = a_line + hydrogen_line_absorption(
+                wavelengths, atm.temperature, ne, n["H I"],
+                eqdata.partition_function("H I", atm.temperature), hlines, vmic)  # fmt: skip
         flux, _ = radiative_transfer(atm, alpha + a_line, S, alpha_ref, scheme)
     return Spectrum(wavelengths, flux, continuum, flux / continuum)
 
@@ -151,6 +158,7 @@ def synthesize(
     equilibrium_data=None,
     line_windows=None,
     line_window_half_width: float = 5.0,
+    hydrogen_lines: bool = True,
 ) -> Spectrum:
     """Synthesize the emergent spectrum of ``atm`` (an ``atmosphere.Atmosphere``).
 
@@ -173,6 +181,11 @@ def synthesize(
         windows (:func:`default_line_windows`, cut at 1e-4 of the continuum) when ``atm``,
         ``A_X`` and ``vmic`` are concrete; under a trace (jit/grad/vmap of this function) every
         line is cut at ``line_window_half_width`` Å (``lines.absorption.fixed_line_windows``).
+    hydrogen_lines
+        Add the H I lines (``lines.hydrogen``: Stehlé & Hutcheon profiles, BPO self-broadening,
+        Brackett by scaling) within 5 % of the grid to the line opacity; only when ``linelist``
+        is given (continuum-only calls keep ``flux == continuum``). Pass an empty line list
+        (``lines.make_linelist`` of no lines) for hydrogen alone.
     """
     require_x64("synthesize")
     wavelengths = jnp.asarray(wavelengths, dtype=float)
@@ -203,5 +216,14 @@ def synthesize(
 
         line_windows = fixed_line_windows(linelist, wavelengths, line_window_half_width,
                                           n_layers=atm.tau_ref.shape[0])  # fmt: skip
+    hlines = None
+    if linelist is not None and hydrogen_lines:
+        import numpy as np
+
+        from .lines.hydrogen import hydrogen_lines_for
+
+        # traced wavelengths: every transition in the supported range
+        w_sel = np.array([1300.0, 200_000.0]) if isinstance(wavelengths, jax.core.Tracer) else w
+        hlines = hydrogen_lines_for(w_sel)
     return _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist,
-                            line_windows, jnp.asarray(vmic, dtype=float))  # fmt: skip
+                            line_windows, jnp.asarray(vmic, dtype=float), hlines)  # fmt: skip

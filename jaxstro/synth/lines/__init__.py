@@ -9,6 +9,8 @@ voigt           ``faddeeva``, ``voigt_hjerting``, ``voigt_profile`` (Weideman 19
 broadening      Doppler, radiative, quadratic Stark, van der Waals (ABO, log gamma, Unsöld);
                 He I/H2 perturbers (``vdw_perturber_density``); the published ABO tables
                 (``load_abo_tables``, ``abo_from_tables``; ``read_turbospectrum(abo_tables=...)``)
+hydrogen        H I lines: ``hydrogen_lines_for`` (static selection), ``hydrogen_line_absorption``
+                (Stehlé & Hutcheon 1999 Stark+Doppler, BPO 2000 self-broadening, Brackett scaled)
 absorption      ``line_absorption`` (windowed, chunked; production), ``line_absorption_dense``
                 (tests), ``plan_line_windows`` / ``fixed_line_windows``, ``SpeciesState`` and
                 ``species_state`` (densities + partition functions per species and layer)
@@ -55,6 +57,7 @@ from .absorption import (
     species_state,
     weak_line_strength,
 )
+from .hydrogen import HydrogenLines, hydrogen_line_absorption, hydrogen_lines_for
 from .voigt import faddeeva, voigt_hjerting, voigt_profile
 
 __all__ = [
@@ -66,5 +69,5 @@ __all__ = [
     "read_korg_h5", "read_kurucz", "read_kurucz_molecular", "read_linelist", "read_moog",
     "read_turbospectrum", "read_vald", "species_from_kurucz_code", "species_from_moog_code",
     "species_from_name", "species_from_turbospectrum_code", "vdw_from_packed", "voigt_hjerting",
-    "voigt_profile",
+    "voigt_profile", "HydrogenLines", "hydrogen_line_absorption", "hydrogen_lines_for",
 ]  # fmt: skip
