@@ -53,7 +53,10 @@ def test_orbits_vs_galpy_1gyr():
     o.integrate(ts, gmw, method="dop853_c", rtol=1e-13, atol=1e-13)
     ref = np.stack([o.x(ts), o.y(ts), o.z(ts), o.vx(ts), o.vy(ts), o.vz(ts)], -1)
     mw = MWPotential2014()
-    w = np.asarray(integrate_orbits(mw, cyl_to_cart(jnp.asarray(IC)), ts, options=TIGHT))
+    # the batched layout: energy-sorted blocks of 1 star, padded to 4 and sharded over the 4 host
+    # devices of tests/conftest.py (shard_map + lax.map), results back in input order
+    sharded = OrbitOptions(rtol=1e-12, atol=1e-12, chunk_size=1, devices=4)
+    w = np.asarray(integrate_orbits(mw, cyl_to_cart(jnp.asarray(IC)), ts, options=sharded))
     err = np.abs(w - ref).max(axis=(1, 2)) / np.abs(ref).max(axis=(1, 2))
     assert np.all(err < 1e-6), err
     e = np.asarray(energy(mw, w))

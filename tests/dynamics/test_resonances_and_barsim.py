@@ -46,6 +46,8 @@ def test_bar_sim_cli_tiny_and_resume(tmp_path):
         "0.5",
         "1",
         "--quiet",
+        "--devices",
+        "4",
     ]
     assert main(args) == 0
     out = tmp_path / "omegab_39"
