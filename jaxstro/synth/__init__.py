@@ -28,12 +28,18 @@ from .atmosphere import (
 )
 from .continuum import continuum_absorption, load_continuum_data
 from .lines import LineList, read_linelist
-from .statmech import chemical_equilibrium, load_equilibrium_data
+from .statmech import (
+    HoldElectronPressure,
+    SolveElectronDensity,
+    chemical_equilibrium,
+    load_equilibrium_data,
+)
 from .synthesize import Spectrum, synthesize
 from .transfer import PlaneParallel, Spherical, radiative_transfer
 
 __all__ = [
-    "Atmosphere", "LineList", "PlaneParallel", "Spectrum", "Spherical", "abundances",
+    "Atmosphere", "HoldElectronPressure", "LineList", "PlaneParallel", "SolveElectronDensity",
+    "Spectrum", "Spherical", "abundances",
     "atmosphere", "chemical_equilibrium", "continuum", "continuum_absorption",
     "format_abundances", "interpolate_atmosphere", "lines", "load_atlas9_grid",
     "load_continuum_data", "load_equilibrium_data", "load_marcs_pfant_grid", "radiative_transfer",

@@ -69,9 +69,14 @@ __all__ = [
     "SpeciesDensities",
     "load_equilibrium_data",
     "chemical_equilibrium",
+    "checked_chemical_equilibrium",
     "solve_chemical_equilibrium",
     "saha_ion_fractions",
     "absolute_abundances",
+    "SolveElectronDensity",
+    "HoldElectronPressure",
+    "atmosphere_equilibrium",
+    "held_pressure_heights",
 ]
 
 _LN10 = np.log(10.0)
@@ -299,8 +304,11 @@ def _ln_molecules(u, ln_ne, net, data):
 _LN_CAP = 700.0  # exp(700) ~ 1e304: keeps intermediate Newton states finite
 
 
-def _residual_and_jacobian(z, net, data, ln_a, ln_ntot, with_jac=True):
+def _residual_and_jacobian(z, net, data, ln_a, ln_target, with_jac=True, hold_ne=False):
     """Residuals (94,) and their analytic Jacobian (94, 94) w.r.t. z = [u (92), ln n_e, ln N].
+
+    The last equation is the ideal-gas law ln(sum n + n_e) = ``ln_target`` = ln n_tot, or, with
+    ``hold_ne`` (the electron density given, P_gas unknown), ln n_e = ``ln_target``.
 
     Sparse in the molecules: each (molecule, element) pair and each (pair, constituent) triple
     is one entry of precomputed index lists, so a Newton step costs O(n_species), not O(92^2).
@@ -320,10 +328,10 @@ def _residual_and_jacobian(z, net, data, ln_a, ln_ntot, with_jac=True):
                                jnp.where(data.mol_charge > 0, ln_nm, -jnp.inf)])
     lse_q = jax.scipy.special.logsumexp(q_terms)
     r_e = lse_q - ln_ne
-    # ideal gas: ln(sum n + n_e) = ln n_tot
+    # ideal gas: ln(sum n + n_e) = ln n_tot, or the held electron density
     p_terms = jnp.concatenate([u, u + ln_f2, u + ln_f3, ln_nm, ln_ne[None]])
     lse_p = jax.scipy.special.logsumexp(p_terms)
-    r_p = lse_p - ln_ntot
+    r_p = (ln_ne if hold_ne else lse_p) - ln_target
     r = jnp.concatenate([r_X, r_e[None], r_p[None]])
     if not with_jac:
         return r, None
@@ -348,8 +356,11 @@ def _residual_and_jacobian(z, net, data, ln_a, ln_ntot, with_jac=True):
 
     wq = jnp.exp(q_terms - lse_q)
     J_e = row((jnp.zeros(92), wq[:92], wq[92:184], wq[184:]), -1.0, jnp.zeros(1))
-    wp = jnp.exp(p_terms - lse_p)
-    J_p = row((wp[:92], wp[92:184], wp[184:276], wp[276:276 + n_mol]), wp[-1], jnp.zeros(1))
+    if hold_ne:
+        J_p = jnp.zeros(94).at[92].set(1.0)
+    else:
+        wp = jnp.exp(p_terms - lse_p)
+        J_p = row((wp[:92], wp[92:184], wp[184:276], wp[276:276 + n_mol]), wp[-1], jnp.zeros(1))
     J = jnp.concatenate([J_X, J_e[None], J_p[None]], axis=0)
     return r, J
 
@@ -395,13 +406,14 @@ class EquilibriumSolution(eqx.Module):
     electron_density: Float[Array, ""]  # cm^-3
     number_densities: SpeciesDensities  # cm^-3, Mapping species -> density
     nuclei_density: Float[Array, ""]  # N = sum over elements of nuclei, cm^-3
+    total_density: Float[Array, ""]  # sum of all densities + n_e = P_gas / kT, cm^-3
     converged: Array  # bool
     max_residual: Float[Array, ""]  # max |ln residual| at the solution
     iterations: Array  # Newton steps taken
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _newton_solve(options, z0, net, data, ln_a, ln_ntot):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def _newton_solve(options, hold_ne, z0, net, data, ln_a, ln_ntot):
     """Newton iterations in ln space -> (z, iterations, max |residual|).
 
     Differentiated by the implicit-function theorem (custom JVP below): dz = -J^{-1} dr/dp dp,
@@ -418,7 +430,7 @@ def _newton_solve(options, z0, net, data, ln_a, ln_ntot):
         # step was taken from, so the loop stops one (quadratically converging) step after
         # |r| <= tol and the reported error is a conservative bound.
         z, it, _ = state
-        r, J = _residual_and_jacobian(z, net, data, ln_a, ln_ntot)
+        r, J = _residual_and_jacobian(z, net, data, ln_a, ln_ntot, hold_ne=hold_ne)
         dz = -jnp.linalg.solve(J, r)
         dz = jnp.where(jnp.isfinite(dz), dz, 0.0)
         scale = jnp.minimum(1.0, options.max_step / jnp.maximum(jnp.max(jnp.abs(dz)), 1e-300))
@@ -429,18 +441,19 @@ def _newton_solve(options, z0, net, data, ln_a, ln_ntot):
 
 
 @_newton_solve.defjvp
-def _newton_solve_jvp(options, primals, tangents):
+def _newton_solve_jvp(options, hold_ne, primals, tangents):
     z0, net, data, ln_a, ln_ntot = primals
     _, t_net, _, t_ln_a, t_ln_ntot = tangents
-    z, it, err = _newton_solve(options, z0, net, data, ln_a, ln_ntot)
+    z, it, err = _newton_solve(options, hold_ne, z0, net, data, ln_a, ln_ntot)
     z = jax.lax.stop_gradient(z)
 
     def r_of_params(nt, la, lt):
-        return _residual_and_jacobian(z, nt, data, la, lt, with_jac=False)[0]
+        return _residual_and_jacobian(z, nt, data, la, lt, with_jac=False, hold_ne=hold_ne)[0]
 
-    # the T-dependent constants, the abundances and n_tot carry tangents (the tables are data)
+    # the T-dependent constants, the abundances and n_tot (or the held n_e) carry tangents
+    # (the tables are data)
     _, dr = jax.jvp(r_of_params, (net, ln_a, ln_ntot), (t_net, t_ln_a, t_ln_ntot))
-    _, J = _residual_and_jacobian(z, net, data, ln_a, ln_ntot)
+    _, J = _residual_and_jacobian(z, net, data, ln_a, ln_ntot, hold_ne=hold_ne)
     dz = -jnp.linalg.solve(J, dr)
     t_it = np.zeros((), dtype=jax.dtypes.float0)
     return (z, it, err), (dz, t_it, jnp.zeros_like(err))
@@ -469,6 +482,8 @@ def solve_chemical_equilibrium(
     A_X: Float[Array, "92"],
     data: EquilibriumData,
     options: EquilibriumOptions = EquilibriumOptions(),
+    *,
+    hold_electron_density: bool = False,
 ) -> EquilibriumSolution:
     """One layer of LTE chemical equilibrium, returning a convergence status instead of raising.
 
@@ -476,29 +491,41 @@ def solve_chemical_equilibrium(
     [cm^-3] (e.g. the model atmosphere's n_e; only the starting point), ``A_X`` (92,) abundances
     A(X) = log10(n_X/n_H) + 12 (use e.g. -99 or less for absent elements). Differentiable in T,
     n_tot and A_X through the implicit-function theorem.
+
+    ``hold_electron_density=True`` (static) swaps the roles: ``ne_guess`` is the electron density
+    held fixed and ``n_tot`` only the starting point; the gas pressure follows from the solution
+    (``total_density``). This is the convention of Turbospectrum/MARCS opacity codes (T and P_e
+    from the model, P_gas recomputed); differentiable in T, the held n_e and A_X.
     """
     T = jnp.asarray(T, dtype=float)
     n_tot = jnp.asarray(n_tot, dtype=float)
+    ne_guess = jnp.asarray(ne_guess, dtype=float)
     A_X = jnp.asarray(A_X, dtype=float)
     ln_a = jnp.log(absolute_abundances(A_X))
-    ln_ntot = jnp.log(n_tot)
     net = _network(T, data)
+    ln_target = jnp.log(ne_guess) if hold_electron_density else jnp.log(n_tot)
 
-    # Saha-only start with the guessed n_e
-    ne0 = jax.lax.stop_gradient(jnp.clip(ne_guess, 1e-10 * n_tot, 0.5 * n_tot))
-    N0 = jax.lax.stop_gradient(n_tot - ne0)
+    # Saha-only start with the guessed (or held) n_e
+    n_start = jax.lax.stop_gradient(n_tot)
+    if hold_electron_density:  # the starting gas density must hold the electrons
+        n_start = jnp.maximum(n_start, jax.lax.stop_gradient(3.0 * ne_guess))
+    ne0 = jax.lax.stop_gradient(jnp.clip(ne_guess, 1e-10 * n_start, 0.5 * n_start))
+    N0 = n_start - ne0
     frac = saha_ion_fractions(jax.lax.stop_gradient(T), ne0, jax.lax.stop_gradient(data))
     u0 = jax.lax.stop_gradient(ln_a) + jnp.log(N0) + jnp.log(frac[0])
     z0 = jnp.concatenate([u0, jnp.log(ne0)[None], jnp.log(N0)[None]])
 
-    z, it, err = _newton_solve(options, z0, net, data, ln_a, ln_ntot)
+    z, it, err = _newton_solve(options, bool(hold_electron_density), z0, net, data, ln_a,
+                               ln_target)  # fmt: skip
     ln_n = _log_densities(z, net, data)
     n = jnp.exp(ln_n)
     names = _species_names(data.molecules)
+    ne = jnp.exp(z[92])
     return EquilibriumSolution(
-        electron_density=jnp.exp(z[92]),
+        electron_density=ne,
         number_densities=SpeciesDensities(array=n, names=names),
         nuclei_density=jnp.exp(z[93]),
+        total_density=jnp.sum(n) + ne,
         converged=jnp.isfinite(err) & (err <= options.tol * 10),
         max_residual=err,
         iterations=it,
@@ -511,23 +538,36 @@ def chemical_equilibrium(
     ne_guess: Float[Array, ""],
     A_X: Float[Array, "92"],
     data: EquilibriumData,
+    *,
+    hold_electron_density: bool = False,
 ) -> tuple[Float[Array, ""], dict[str, Float[Array, ""]]]:
     """LTE number densities of all species in one layer (vmap over layers).
 
     Returns ``(n_e, n)`` with ``n`` a dict species -> density [cm^-3] holding every "X I", "X II",
     "X III" (no "H III") and every molecule in ``data.molecules``. Raises (``eqx.error_if``, also
-    inside jit) if Newton does not converge. See :func:`solve_chemical_equilibrium`.
+    inside jit) if Newton does not converge. ``hold_electron_density``: keep ``ne_guess`` as the
+    electron density and recompute the gas pressure (see :func:`solve_chemical_equilibrium`).
     """
+    sol = checked_chemical_equilibrium(T, n_tot, ne_guess, A_X, data,
+                                       hold_electron_density=hold_electron_density)
+    return sol.electron_density, sol.number_densities
+
+
+def checked_chemical_equilibrium(T, n_tot, ne_guess, A_X, data: EquilibriumData, *,
+                                 hold_electron_density: bool = False) -> EquilibriumSolution:
+    """:func:`solve_chemical_equilibrium` after the input checks, raising (``eqx.error_if``,
+    inside jit too) when Newton does not converge; returns the whole solution."""
     require_x64("chemical_equilibrium")
     T, n_tot, ne_guess, A_X = _check_inputs(T, n_tot, ne_guess, A_X)
-    sol = solve_chemical_equilibrium(T, n_tot, ne_guess, A_X, data)
+    sol = solve_chemical_equilibrium(T, n_tot, ne_guess, A_X, data,
+                                     hold_electron_density=hold_electron_density)
     ne = eqx.error_if(
         sol.electron_density,
         ~sol.converged,
         "chemical_equilibrium: Newton did not converge (max |ln residual| above tolerance after "
         "the maximum number of iterations); use solve_chemical_equilibrium for the status",
     )
-    return ne, sol.number_densities
+    return eqx.tree_at(lambda s: s.electron_density, sol, ne)
 
 
 def _check_inputs(T, n_tot, ne_guess, A_X):
@@ -550,3 +590,58 @@ def _check_inputs(T, n_tot, ne_guess, A_X):
     A_X = eqx.error_if(A_X, ~jnp.all(jnp.isfinite(A_X)) | jnp.any(A_X > 13.0),
                        "chemical_equilibrium: A_X must be finite and <= 13 (A(H) = 12)")
     return T, n_tot, ne_guess, A_X
+
+
+# ------------------------------------------------------------------------------------------------
+# how a model atmosphere's electrons are treated (a small strategy module, see synthesize)
+class SolveElectronDensity(eqx.Module):
+    """Korg convention (default): T and P_gas from the model; n_e (and every density) solved from
+    the abundances by chemical equilibrium. Changing A(X) on an unchanged model changes n_e."""
+
+
+class HoldElectronPressure(eqx.Module):
+    """Turbospectrum/MARCS-opacity convention: T and P_e from the model; the gas pressure (all
+    densities) is recomputed by chemical equilibrium at that P_e.
+
+    The model's column mass is kept: the heights are rescaled by the ratio of the model's nuclei
+    density to the recomputed one (``held_pressure_heights``), which matters for models whose
+    optical depth is integrated on z (ATLAS9, PFANT); on tau_5000-anchored models only the
+    spherical path lengths see it. The model's nuclei density is taken as n - n_e (molecules
+    neglected), the approximation with which the ATLAS9 reader derives z from RHOX.
+    """
+
+
+def held_pressure_heights(atm, nuclei_density: Float[Array, " n_layers"]) -> Float[Array, " n"]:
+    """Heights z [cm] of ``atm`` after its densities changed to ``nuclei_density`` at the same
+    column mass: dz_new = dz (n - n_e)_model / N_new (trapezoid), with z = 0 kept where the model
+    has z = 0 (tau_Ross = 1)."""
+    f = (atm.number_density - atm.electron_density) / nuclei_density
+    steps = 0.5 * (f[1:] + f[:-1]) * jnp.diff(atm.z)
+    z = jnp.concatenate([jnp.zeros(1), jnp.cumsum(steps)])
+    return z - jnp.interp(0.0, -atm.z, z)
+
+
+def atmosphere_equilibrium(atm, A_X: Float[Array, "92"], data: EquilibriumData,
+                           electrons: SolveElectronDensity | HoldElectronPressure | None = None):
+    """Chemical equilibrium in every layer of ``atm`` (vmapped) under the ``electrons`` convention.
+
+    Returns ``(atm_used, n_e, n)``: the atmosphere the opacities and the transfer should use (the
+    input for :class:`SolveElectronDensity`; with the recomputed ``number_density`` and rescaled
+    heights for :class:`HoldElectronPressure`), the electron densities (n_layers,) and the species
+    densities (layer-shaped). Raises inside jit (``eqx.error_if``) on bad input or no convergence.
+    """
+    electrons = SolveElectronDensity() if electrons is None else electrons
+    if isinstance(electrons, SolveElectronDensity):
+        hold = False
+    elif isinstance(electrons, HoldElectronPressure):
+        hold = True
+    else:
+        raise TypeError(f"electrons must be SolveElectronDensity() or HoldElectronPressure(), got "
+                        f"{electrons!r}")
+    solve = functools.partial(checked_chemical_equilibrium, hold_electron_density=hold)
+    sol = jax.vmap(solve, in_axes=(0, 0, 0, None, None))(
+        atm.temperature, atm.number_density, atm.electron_density, A_X, data)
+    if hold:
+        z = held_pressure_heights(atm, sol.nuclei_density)
+        atm = eqx.tree_at(lambda a: (a.number_density, a.z), atm, (sol.total_density, z))
+    return atm, sol.electron_density, sol.number_densities

@@ -1,9 +1,10 @@
 """``synthesize``: 1D LTE spectrum of a model atmosphere (continuum, and lines when given).
 
 Pipeline (each step its own module):
-1. chemical equilibrium in every layer (``statmech.chemical_equilibrium``, vmapped over layers)
-   at the model's T and total particle density, starting from the model's n_e; the solved n_e is
-   used from then on (as in Korg; Turbospectrum instead keeps the model's P_e);
+1. chemical equilibrium in every layer (``statmech.atmosphere_equilibrium``, vmapped over layers):
+   by default (``electrons=SolveElectronDensity()``, as in Korg) at the model's T and gas
+   pressure, n_e solved from the abundances; with ``electrons=HoldElectronPressure()`` at the
+   model's T and P_e with the gas pressure recomputed (Turbospectrum's convention);
 2. continuum opacity (``continuum.continuum_absorption``: absorption + scattering) at every
    wavelength and at the model's reference wavelength (5000 Å for tau_5000 models);
 3. line opacity (``lines.line_absorption``) added when a line list is given;
@@ -35,7 +36,8 @@ from .continuum import ContinuumData, continuum_absorption, load_continuum_data
 from .continuum._constants import c_cgs, h_cgs, k_cgs
 from .transfer import PlaneParallel, Spherical, radiative_transfer
 
-__all__ = ["Spectrum", "synthesize", "planck_lambda", "layer_opacities", "default_line_windows"]
+__all__ = ["Spectrum", "synthesize", "planck_lambda", "layer_opacities", "continuum_layers",
+           "default_line_windows"]
 
 
 class Spectrum(eqx.Module):
@@ -68,16 +70,21 @@ def _default_equilibrium_data():
         return load_equilibrium_data()
 
 
-def layer_opacities(atm, A_X, wavelengths_cm, cdata, eqdata):
+def layer_opacities(atm, A_X, wavelengths_cm, cdata, eqdata, electrons=None):
     """Chemical equilibrium + continuum opacity in every layer.
 
     Returns (ne (n_layers,), n (species densities, layer-shaped), alpha (n_layers, n_wl),
-    alpha_ref (n_layers,) at the model's reference wavelength or None)."""
-    from .statmech import chemical_equilibrium
+    alpha_ref (n_layers,) at the model's reference wavelength or None). ``electrons``: a
+    ``statmech.SolveElectronDensity()`` (default) or ``HoldElectronPressure()``."""
+    from .statmech import atmosphere_equilibrium
 
-    ne, n = jax.vmap(chemical_equilibrium, in_axes=(0, 0, 0, None, None))(
-        atm.temperature, atm.number_density, atm.electron_density, A_X, eqdata
-    )
+    atm, ne, n = atmosphere_equilibrium(atm, A_X, eqdata, electrons)
+    alpha, alpha_ref = continuum_layers(atm, ne, n, wavelengths_cm, cdata)
+    return ne, n, alpha, alpha_ref
+
+
+def continuum_layers(atm, ne, n, wavelengths_cm, cdata):
+    """Continuum opacity [cm^-1] (n_layers, n_wl) and at the reference wavelength (or None)."""
     nu = c_cgs / wavelengths_cm
     cont = jax.vmap(continuum_absorption, in_axes=(None, 0, 0, 0, None))
     alpha = cont(nu, atm.temperature, ne, n, cdata)
@@ -85,7 +92,7 @@ def layer_opacities(atm, A_X, wavelengths_cm, cdata, eqdata):
     if atm.reference_wavelength is not None:
         nu_ref = jnp.asarray([c_cgs / (atm.reference_wavelength * 1e-8)])
         alpha_ref = cont(nu_ref, atm.temperature, ne, n, cdata)[:, 0]
-    return ne, n, alpha, alpha_ref
+    return alpha, alpha_ref
 
 
 def _vdw_density(n):
@@ -100,7 +107,8 @@ def _is_concrete(*trees) -> bool:
     return not any(isinstance(x, jax.core.Tracer) for x in leaves)
 
 
-def default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata=None, eqdata=None):
+def default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata=None, eqdata=None,
+                         electrons=None):
     """Strength-sized line windows (``lines.plan_line_windows``: each line cut where its opacity
     falls below 1e-4 of the continuum in every layer, as Turbospectrum cuts) for a concrete
     atmosphere; the continuum is the smallest of those at the grid's ends and middle."""
@@ -112,7 +120,8 @@ def default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata=None, eqda
     eqdata = _default_equilibrium_data() if eqdata is None else eqdata
     w = np.asarray(wavelengths, float)
     probe = jnp.asarray(w[[0, w.size // 2, -1]] * 1e-8)
-    ne, n, a_c, _ = _layer_opacities_jit(atm, jnp.asarray(A_X, float), probe, cdata, eqdata)
+    ne, n, a_c, _ = _layer_opacities_jit(atm, jnp.asarray(A_X, float), probe, cdata, eqdata,
+                                         electrons)
     state = species_state(linelist.species, n, atm.temperature, eqdata)
     return plan_line_windows(linelist, w, atm.temperature, ne, _vdw_density(n), state,
                              float(vmic), np.min(np.asarray(a_c), axis=1))
@@ -123,9 +132,13 @@ _layer_opacities_jit = eqx.filter_jit(layer_opacities)
 
 @eqx.filter_jit
 def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, windows, vmic,
-                     hlines=None):
+                     hlines=None, electrons=None):
+    from .atmosphere._model import check_atmosphere
+    from .statmech import atmosphere_equilibrium
+
     wl_cm = wavelengths * 1e-8
-    ne, n, alpha, alpha_ref = layer_opacities(atm, A_X, wl_cm, cdata, eqdata)
+    atm, ne, n = atmosphere_equilibrium(check_atmosphere(atm), A_X, eqdata, electrons)
+    alpha, alpha_ref = continuum_layers(atm, ne, n, wl_cm, cdata)
     S = planck_lambda(wl_cm[None, :], atm.temperature[:, None])
     continuum, _ = radiative_transfer(atm, alpha, S, alpha_ref, scheme)
     if linelist is None:
@@ -159,6 +172,7 @@ def synthesize(
     line_windows=None,
     line_window_half_width: float = 5.0,
     hydrogen_lines: bool = True,
+    electrons=None,
 ) -> Spectrum:
     """Synthesize the emergent spectrum of ``atm`` (an ``atmosphere.Atmosphere``).
 
@@ -186,6 +200,15 @@ def synthesize(
         Brackett by scaling) within 5 % of the grid to the line opacity; only when ``linelist``
         is given (continuum-only calls keep ``flux == continuum``). Pass an empty line list
         (``lines.make_linelist`` of no lines) for hydrogen alone.
+    electrons
+        ``statmech.SolveElectronDensity()`` (default, Korg's convention: n_e solved from
+        ``A_X`` at the model's T and gas pressure) or ``statmech.HoldElectronPressure()``
+        (Turbospectrum's: the model's T and P_e kept, the gas pressure recomputed; use it to
+        compare with Turbospectrum or to keep a model's P_e when A_X differs from its own).
+
+    Bad atmospheres (non-positive or non-finite T/densities/tau, non-monotonic depth) and a
+    chemical equilibrium that does not converge raise inside the compiled function
+    (``eqx.error_if``) rather than returning NaN.
     """
     require_x64("synthesize")
     wavelengths = jnp.asarray(wavelengths, dtype=float)
@@ -210,7 +233,8 @@ def synthesize(
     cdata = _default_continuum_data() if continuum_data is None else continuum_data
     eqdata = _default_equilibrium_data() if equilibrium_data is None else equilibrium_data
     if linelist is not None and line_windows is None and _is_concrete(atm, A_X, vmic, wavelengths):
-        line_windows = default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata, eqdata)
+        line_windows = default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata, eqdata,
+                                            electrons)
     if linelist is not None and line_windows is None:
         from .lines.absorption import fixed_line_windows
 
@@ -226,4 +250,5 @@ def synthesize(
         w_sel = np.array([1300.0, 200_000.0]) if isinstance(wavelengths, jax.core.Tracer) else w
         hlines = hydrogen_lines_for(w_sel)
     return _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist,
-                            line_windows, jnp.asarray(vmic, dtype=float), hlines)  # fmt: skip
+                            line_windows, jnp.asarray(vmic, dtype=float), hlines,
+                            electrons)  # fmt: skip

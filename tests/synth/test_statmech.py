@@ -468,3 +468,28 @@ def test_saha_limit_hydrogen(data):
     x = -S + np.sqrt(S**2 + S * nt)  # n_e^2 + 2 S n_e - S nt = 0 with n_I = nt - 2 n_e
     assert ne == pytest.approx(x, rel=1e-6)
     assert float(sol.number_densities["H II"][0]) == pytest.approx(ne, rel=1e-6)
+
+
+def test_held_electron_density_round_trip(marcs, data):
+    """``hold_electron_density=True`` (Turbospectrum's convention: T and P_e given, P_gas solved)
+    inverts the default solve: holding the n_e that the default solve found at the MARCS Sun's
+    P_gas gives back that P_gas (1e-9) and the same densities, in every layer; and holding the
+    model's own P_e gives a gas pressure within 3 % of the model's (the 1.35 % P_e offset of the
+    default solve, amplified where n_e ~ sqrt(P_gas))."""
+    import functools
+
+    m = marcs["marcs_sun"]
+    sol = m["sol"]
+    hold = jax.jit(jax.vmap(functools.partial(sm.solve_chemical_equilibrium,
+                                              hold_electron_density=True),
+                            in_axes=(0, 0, 0, None, None)))  # fmt: skip
+    back = hold(jnp.asarray(m["T"]), jnp.asarray(0.7 * m["n_tot"]),
+                jnp.asarray(sol.electron_density), jnp.asarray(m["A"]), data)
+    assert np.all(np.asarray(back.converged))
+    np.testing.assert_allclose(back.total_density, m["n_tot"], rtol=1e-9)
+    np.testing.assert_allclose(back.number_densities.array, sol.number_densities.array,
+                               rtol=1e-8, atol=1e-300)
+    own = hold(jnp.asarray(m["T"]), jnp.asarray(m["n_tot"]), jnp.asarray(m["ne"]),
+               jnp.asarray(m["A"]), data)
+    np.testing.assert_allclose(own.electron_density, m["ne"], rtol=1e-10)
+    assert np.max(np.abs(np.asarray(own.total_density) / m["n_tot"] - 1)) < 0.03
