@@ -154,7 +154,8 @@ def _synthesize_impl(atm, A_X, wavelengths, cdata, eqdata, scheme, linelist, win
 
             a_line = a_line + hydrogen_line_absorption(
                 wavelengths, atm.temperature, ne, n["H I"],
-                eqdata.partition_function("H I", atm.temperature), hlines, vmic)  # fmt: skip
+                eqdata.partition_function("H I", atm.temperature), hlines, vmic,
+                n["He I"])  # fmt: skip
         flux, _ = radiative_transfer(atm, alpha + a_line, S, alpha_ref, scheme)
     return Spectrum(wavelengths, flux, continuum, flux / continuum)
 
