@@ -108,10 +108,11 @@ def _is_concrete(*trees) -> bool:
 
 
 def default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata=None, eqdata=None,
-                         electrons=None):
+                         electrons=None, options=None):
     """Strength-sized line windows (``lines.plan_line_windows``: each line cut where its opacity
     falls below 1e-4 of the continuum in every layer, as Turbospectrum cuts) for a concrete
-    atmosphere; the continuum is the smallest of those at the grid's ends and middle."""
+    atmosphere; the continuum is the smallest of those at the grid's ends and middle.
+    ``options``: a ``lines.absorption.WindowOptions`` (e.g. a lower ``cutoff``)."""
     import numpy as np
 
     from .lines.absorption import plan_line_windows, species_state
@@ -124,7 +125,8 @@ def default_line_windows(atm, linelist, A_X, wavelengths, vmic, cdata=None, eqda
                                          electrons)
     state = species_state(linelist.species, n, atm.temperature, eqdata)
     return plan_line_windows(linelist, w, atm.temperature, ne, _vdw_density(n), state,
-                             float(vmic), np.min(np.asarray(a_c), axis=1))
+                             float(vmic), np.min(np.asarray(a_c), axis=1),
+                             **({} if options is None else {"options": options}))
 
 
 _layer_opacities_jit = eqx.filter_jit(layer_opacities)
