@@ -3,7 +3,8 @@
 - ``potentials``: MWPotential2014 components, Dehnen bar (m = 2, 4), composable sums
 - ``units``: natural <-> physical conversions (astropy at the edges)
 - orbits (diffrax; inertial/rotating frames), Staeckel-fudge actions, quasi-isothermal DF and
-  sampler, bar resonance lines, the thesis ch4 bar simulation (``jaxstro dynamics bar-sim``)
+  sampler, bar resonance lines, survey selection functions, the thesis ch4 bar simulation
+  (``jaxstro dynamics bar-sim``)
 """
 
 from . import _units as units
@@ -37,14 +38,11 @@ __all__ = [
 from ._actions import Actions, StaeckelFudge, actions_staeckel, estimate_delta  # noqa: E402
 from ._bar_simulation import (  # noqa: E402
     BarSimConfig,
-    BinnedFootprint,
     analyse,
     feh_gradient,
-    lamost_mock_footprint,
-    load_footprint,
     plot_profiles,
     run_chunks,
-    select_like,
+    snapshot_actions,
 )
 from ._df import QuasiIsothermalDF, SampleWindow, sample_qdf  # noqa: E402
 from ._orbits import (  # noqa: E402
@@ -62,6 +60,13 @@ from ._orbits import (  # noqa: E402
     to_rotating,
 )
 from ._resonances import RESONANCES, resonance_line, resonance_lines  # noqa: E402
+from ._selection import (  # noqa: E402
+    BinnedFootprint,
+    LamostLikeSelection,
+    load_footprint,
+    select_like,
+    selection_mask,
+)
 
 __all__ += [
     "Actions",
@@ -71,7 +76,9 @@ __all__ += [
     "BarSimConfig",
     "BinnedFootprint",
     "load_footprint",
-    "lamost_mock_footprint",
+    "LamostLikeSelection",
+    "selection_mask",
+    "snapshot_actions",
     "run_chunks",
     "analyse",
     "plot_profiles",

@@ -13,10 +13,11 @@ def _bar_sim(args: argparse.Namespace) -> int:
     jax.config.update("jax_enable_x64", True)
     import numpy as np
 
-    from ._bar_simulation import BarSimConfig, analyse, load_footprint, plot_profiles, run_chunks
+    from ._bar_simulation import BarSimConfig, analyse, plot_profiles, run_chunks
+    from ._selection import load_footprint
 
     selection = args.selection
-    if selection not in ("none", "lamost-mock"):
+    if selection not in ("none", "lamost"):
         selection = load_footprint(selection)
     results = []
     for ps in args.pattern_speeds:
@@ -73,7 +74,8 @@ def register(subparsers) -> None:
     b.add_argument(
         "--selection",
         default="none",
-        help="none | lamost-mock (a documented model footprint) | PATH to a footprint: .npz with "
+        help="none | lamost (parametric LAMOST-like red-clump selection, see "
+        "jaxstro.dynamics.LamostLikeSelection) | PATH to a survey footprint: .npz with "
         "x_edges, y_edges, z_edges, weights (bin weights) or xyz, .npy (n, 3) or CSV/text x y z "
         "positions in kpc (Sun at (8, 0, 0))",
     )

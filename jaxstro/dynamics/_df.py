@@ -24,6 +24,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._config import require_x64
 from ._actions import _staeckel_one
 from .potentials import Potential
+from .potentials._base import check_positive
 
 
 class QuasiIsothermalDF(eqx.Module):
@@ -40,6 +41,12 @@ class QuasiIsothermalDF(eqx.Module):
     cutcounter: bool = eqx.field(static=True, default=True)
     delta: float = 0.45
     order: int = eqx.field(static=True, default=16)
+
+    def __check_init__(self):
+        check_positive(
+            "QuasiIsothermalDF", hr=self.hr, sr=self.sr, sz=self.sz, hsr=self.hsr, hsz=self.hsz,
+            lo=self.lo, delta=self.delta,
+        )
 
     def guiding_radius(self, lz: Float[Array, ""]) -> Float[Array, ""]:
         """R_g with R vc(R) = |lz| (bisection on [1e-4, 20])."""
@@ -90,6 +97,11 @@ class SampleWindow(eqx.Module):
     rmin: float = 0.5
     rmax: float = 1.5
     zmax: float = 0.5
+
+    def __check_init__(self):
+        check_positive("SampleWindow", rmin=self.rmin, rmax=self.rmax, zmax=self.zmax)
+        if not float(self.rmin) < float(self.rmax):
+            raise ValueError(f"SampleWindow: rmin ({self.rmin}) must be < rmax ({self.rmax})")
 
 
 def _proposal(df: QuasiIsothermalDF, window: SampleWindow, key, n: int):

@@ -123,3 +123,17 @@ def test_sampler_deterministic_and_in_window():
     np.testing.assert_array_equal(a, b)
     assert a.shape == (50, 6)
     assert np.all((a[:, 0] >= 0.9) & (a[:, 0] <= 1.1) & (np.abs(a[:, 3]) <= 0.1))
+
+
+def test_bad_parameters():
+    mw = MWPotential2014()
+    for bad in [dict(hr=0.0), dict(sr=-0.1), dict(sz=np.nan), dict(hsr=0.0)]:
+        kw = dict(hr=1 / 3, sr=0.2, sz=0.1, hsr=1.0, hsz=1.0) | bad
+        with pytest.raises(ValueError, match="finite and > 0"):
+            QuasiIsothermalDF(mw, **kw)
+    with pytest.raises(ValueError, match="rmin"):
+        SampleWindow(1.5, 0.5, 0.1)
+    with pytest.raises(ValueError, match="zmax"):
+        SampleWindow(0.5, 1.5, 0.0)
+    with pytest.raises(ValueError, match="positive"):
+        sample_qdf(_ours(), jax.random.key(0), 0)

@@ -95,3 +95,23 @@ def test_bad_initial_conditions():
         integrate_orbits(MWPotential2014(), jnp.array([[1.0, 0, 0, 0, 1.0, jnp.nan]]), [0.0, 1.0])
     with pytest.raises(ValueError, match="shape"):
         integrate_orbits(MWPotential2014(), jnp.ones(6), [0.0, 1.0])
+
+
+@pytest.mark.slow
+def test_failed_integration_is_flagged():
+    # an exhausted step budget gives NaN rows for that star only, and the action routine turns
+    # them into flag 2 (never a silent NaN inside a batch of good values)
+    from jaxstro.dynamics import snapshot_actions
+
+    mw = MWPotential2014()
+    w0 = cyl_to_cart(jnp.asarray(IC[:2]))
+    ts = np.array([0.0, 0.5, 1.0])
+    w = np.asarray(integrate_orbits(mw, w0, ts, options=OrbitOptions(max_steps=16)))
+    ok = np.asarray(integrate_orbits(mw, w0, ts))
+    assert np.all(np.isfinite(ok))
+    mixed = np.stack([ok[0, 1:], w[1, 1:]])  # star 0 fine, star 1 failed (if it did)
+    a = snapshot_actions(mw, mixed)
+    assert np.all(a["flag"][0] == 0) and np.all(np.isfinite(a["jr"][0]))
+    failed = ~np.all(np.isfinite(w[1, 1:]), -1)
+    assert failed.any()
+    assert np.all(a["flag"][1][failed] == 2) and np.all(np.isnan(a["jr"][1][failed]))
