@@ -8,11 +8,12 @@ emergent intensity I(mu) and the astrophysical (surface) flux
 
 Optical depth. For models whose reference scale is tau_5000 (``atm.reference_wavelength`` set), the
 monochromatic optical depth is anchored to it as in Korg (Wheeler et al. 2023, sec. 2.3):
-dtau_lambda = (alpha_lambda / alpha_ref) dtau_ref, integrated with the trapezoid rule in ln tau_ref,
-alpha_ref being the opacity at the reference wavelength computed with the same physics; above the
-top layer the ratio is taken constant, so tau_lambda(top) = tau_ref(top) alpha/alpha_ref. For
-Rosseland-scale models (``reference_wavelength is None``) tau is integrated on the geometric
-height ``z`` (trapezoid in z) and ``alpha_ref`` is not used.
+dtau_lambda = (alpha_lambda / alpha_ref) dtau_ref, integrated with the trapezoid rule for the ratio
+in tau_ref (equivalently in ln tau_ref with the logarithmic-mean tau of each interval; as
+Turbospectrum does), alpha_ref being the opacity at the reference wavelength computed with the
+same physics; above the top layer the ratio is taken constant, so tau_lambda(top) =
+tau_ref(top) alpha/alpha_ref. For Rosseland-scale models (``reference_wavelength is None``) tau
+is integrated on the geometric height ``z`` (trapezoid in z) and ``alpha_ref`` is not used.
 
 Source function. S is taken piecewise linear in tau between layers and its product with exp(-tau)
 integrated exactly on each interval; below the deepest layer S is continued linearly (so a source
@@ -75,13 +76,17 @@ def _vertical_increments(atm, alpha, alpha_ref):
     """Vertical optical depth above the top layer (n_wl,) and across each layer interval
     (n_layers - 1, n_wl)."""
     if atm.reference_wavelength is not None:
-        integrand = alpha / alpha_ref[:, None] * atm.tau_ref[:, None]
-        x = jnp.log(atm.tau_ref)[:, None]
-        top = integrand[0]  # tau_ref(top) * ratio(top) (constant ratio above the top layer)
-    else:
-        integrand = alpha
-        x = -atm.z[:, None]
-        top = jnp.zeros_like(integrand[0])
+        ratio = alpha / alpha_ref[:, None]
+        tau = atm.tau_ref[:, None]
+        top = ratio[0] * tau[0]  # constant ratio above the top layer
+        # trapezoid of the ratio in tau_ref, i.e. in ln tau_ref with the logarithmic mean
+        # (tau_i+1 - tau_i) / ln(tau_i+1 / tau_i) as the interval's tau (exact for a constant
+        # ratio; the arithmetic mean of tau would overestimate each step by ~dlntau^2 / 12)
+        steps = 0.5 * (ratio[1:] + ratio[:-1]) * (tau[1:] - tau[:-1])
+        return top, steps
+    integrand = alpha
+    x = -atm.z[:, None]
+    top = jnp.zeros_like(integrand[0])
     steps = 0.5 * (integrand[1:] + integrand[:-1]) * (x[1:] - x[:-1])
     return top, steps
 

@@ -23,7 +23,7 @@ from jaxstro.synth.continuum import (
 )
 from jaxstro.synth.continuum._constants import SAHA_CONST, RydbergH_eV, c_cgs, k_cgs, k_eV
 from jaxstro.synth.continuum.hydrogenic import hydrogenic_bf_sigma
-from jaxstro.synth.continuum.metals_bf import parse_topbase
+from jaxstro.synth.continuum.metals_bf import load_metal_bf, parse_topbase
 
 pytestmark = pytest.mark.needs_data
 
@@ -192,8 +192,12 @@ def test_topbase_parser_and_metal_tables(data):
     assert g0 == 2 and 0.36 < e0 < 0.38
     with pytest.raises(ValueError):
         parse_topbase("11 11 P\n 2 0 0 1\n garbage\n")
-    assert data.metal_bf.log_sigma.shape[0] == len(data.metal_bf.species) == 14
-    assert np.all(np.isfinite(np.asarray(data.metal_bf.log_sigma)))
+    full = load_metal_bf(ground_weights=(("C I", 9.0), ("Si I", 9.0), ("Fe I", 25.0)))
+    assert full.log_sigma.shape[0] == len(full.species) == 14
+    assert np.all(np.isfinite(np.asarray(full.log_sigma)))
+    # by default TOPBase is used only where the Uppsala tables have no entry
+    assert data.metal_bf.species == ("Na I", "S I")
+    assert data.uppsala_bf is not None and "Fe I" in data.uppsala_bf.species
 
 
 def test_metal_bf_edges(data):
@@ -202,9 +206,10 @@ def test_metal_bf_edges(data):
     from jaxstro.synth.continuum.metals_bf import metal_bf
 
     T = 5000.0
+    full = load_metal_bf()
     nu = jnp.asarray(c_cgs / (np.array([1600.0, 1650.0]) * 1e-8))
-    dens = jnp.asarray([1.0 if s == "Mg I" else 0.0 for s in data.metal_bf.species])
-    a = np.asarray(jax.jit(metal_bf)(nu, T, dens, jnp.ones(dens.size), data.metal_bf))
+    dens = jnp.asarray([1.0 if s == "Mg I" else 0.0 for s in full.species])
+    a = np.asarray(jax.jit(metal_bf)(nu, T, dens, jnp.ones(dens.size), full))
     a = a * float(data.partition_function("Mg I", T))  # per Mg I / U
     assert a[0] > 1e-19
     assert a[1] < 0.05 * a[0]
@@ -249,3 +254,44 @@ def test_continuum_absorption_grad_T(data):
     h = 1e-5
     fd = (vg(jnp.log(5800.0) + h)[0] - vg(jnp.log(5800.0) - h)[0]) / (2 * h)
     np.testing.assert_allclose(float(g), float(fd), rtol=1e-5)
+
+
+def test_occupation_probabilities():
+    """Hummer & Mihalas (1988) w_n: ~1 for low levels, falling with n and density; hand values.
+    Neutral part for n = 10 with n_H = 1e17 cm^-3 alone: r_10 = a0 sqrt(2.5e4 + 50) = 158.3 a0,
+    w = exp(-4 pi/3 * 1e17 * (160.0 a0)^3) = 0.775 (hard spheres, eq. 4.71)."""
+    from jaxstro.synth.continuum.occupation import A0, hydrogen_occupation
+
+    w = np.asarray(hydrogen_occupation(jnp.arange(1.0, 41.0), 6000.0, 1e14, 1e17, 1e16))
+    assert w[0] > 0.9999 and w[2] > 0.99 and np.all(np.diff(w) <= 0) and w[-1] < 1e-3
+    r = A0 * (np.sqrt(2.5e4 + 50.0) + 1.73)
+    expect = np.exp(-4 * np.pi / 3 * 1e17 * r**3)
+    np.testing.assert_allclose(float(hydrogen_occupation(10.0, 6000.0, 0.0, 1e17, 0.0)), expect,
+                               rtol=1e-10)  # fmt: skip
+    assert float(hydrogen_occupation(10.0, 6000.0, 0.0, 1e17, 0.0)) == pytest.approx(0.775, 0.01)
+    # denser plasma, fewer surviving levels
+    assert float(hydrogen_occupation(12.0, 6000.0, 1e15, 1e17, 0.0)) < float(
+        hydrogen_occupation(12.0, 6000.0, 1e13, 1e17, 0.0))
+
+
+def test_h_i_level_dissolution(data):
+    """With occupation probabilities the Balmer edge (3646 Å) is smooth: the H I bf opacity just
+    redward of the limit is a large fraction of that just blueward (dissolved states); without
+    them the edge is a sharp jump. In a low-density layer the dissolution stays closer to the
+    edge. Gradients stay finite where w underflows (computed in logarithms)."""
+    from jaxstro.synth.continuum.hydrogenic import h_i_bf
+
+    T, nH = 9000.0, 1e17
+    U = float(data.partition_function("H I", T))
+    wl = np.array([3640.0, 3652.0, 3700.0, 4200.0])
+    nu = jnp.asarray(c_cgs / (wl * 1e-8))
+    sharp = np.asarray(h_i_bf(nu, T, nH, U, data.hydrogen_bf))
+    dense = np.asarray(h_i_bf(nu, T, nH, U, data.hydrogen_bf, 1e15, 1e16))
+    thin = np.asarray(h_i_bf(nu, T, nH, U, data.hydrogen_bf, 1e11, 1e12))
+    assert sharp[1] / sharp[0] < 0.2  # only Paschen and higher redward of the Balmer limit
+    assert dense[1] / dense[0] > 0.6  # dissolved Balmer continuum
+    assert thin[2] / thin[0] < dense[2] / dense[0]  # reaches further at higher density
+    # above the edge, w_2 ~ 1: the two agree
+    np.testing.assert_allclose(dense[0], sharp[0], rtol=0.02)
+    assert np.all(np.isfinite(np.asarray(jax.grad(
+        lambda t: h_i_bf(nu, t, nH, U, data.hydrogen_bf, 1e15, 1e16).sum())(T))))

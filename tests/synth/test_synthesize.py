@@ -2,14 +2,12 @@
 
 Reference for the continuum: stored Turbospectrum v20.1 output for the MARCS Sun
 (``tests/synth/reference/continuum_marcs_sun.npz``, see the README there), run in pure LTE (S = B,
-scattering counted as absorption, as here), GAS2007 abundances, plane-parallel. Tolerances: 1 %
-over 4300-15000 Å (acceptance item 2); 5 % over 4000-4300 Å, where Turbospectrum's continuum is
-1-4 % lower: its layer opacities at 4000 Å exceed ours by 13 % in the cool upper layers (4 % at
-tau ~ 1), from sources we lack - Opacity-Project Fe I bound-free (ours is hydrogenic, ground term
-only) and, most likely, molecular (CH, OH) photodissociation, which peak in cool layers;
-below 4000 Å the difference is reported (up to ~30 % at 3000-3500 Å from the missing metal
-bound-free) and only bounded at 35 %. Points Turbospectrum flagged ``near_hydrogen_edge`` are
-skipped.
+scattering counted as absorption, as here), GAS2007 abundances, plane-parallel. Tolerance: 1 %
+over 4000-15000 Å (acceptance item 2; measured -0.47..+0.04 %). Below 4000 Å the difference is
+reported and bounded at 2 % (measured -0.4..+1.5 %, largest at 3100 Å): metal bound-free and
+CH/OH continua come from the same Uppsala tables as Turbospectrum's, and both codes dissolve the
+H I series limits (occupation probabilities). Points Turbospectrum flagged
+``near_hydrogen_edge`` are skipped.
 """
 
 from __future__ import annotations
@@ -60,13 +58,11 @@ def test_solar_continuum_vs_turbospectrum(sun):
     sp = synthesize(atm, None, A, jnp.asarray(air_to_vacuum(wl_air)))
     r = np.asarray(sp.continuum) / ref["continuum_pure_lte"]
     ok = ~ref["near_hydrogen_edge"]
-    red = ok & (wl_air >= 4300) & (wl_air <= 15000)
+    red = ok & (wl_air >= 4000) & (wl_air <= 15000)
     np.testing.assert_allclose(r[red], 1.0, atol=0.01)
-    blue = ok & (wl_air >= 4000) & (wl_air < 4300)
-    np.testing.assert_allclose(r[blue], 1.0, atol=0.05)
     uv = ok & (wl_air < 4000)
-    print(f"ratio jaxstro/Turbospectrum < 4000 Å: min {r[uv].min():.3f} max {r[uv].max():.3f}")
-    np.testing.assert_allclose(r[uv], 1.0, atol=0.35)
+    print(f"ratio jaxstro/Turbospectrum < 4000 Å: min {r[uv].min():.4f} max {r[uv].max():.4f}")
+    np.testing.assert_allclose(r[uv], 1.0, atol=0.02)
     np.testing.assert_array_equal(np.asarray(sp.normalized), 1.0)
 
 
@@ -125,17 +121,17 @@ def test_vmap_over_abundances(sun):
 @pytest.mark.slow
 @pytest.mark.needs_data
 @pytest.mark.parametrize(("ref_id", "model", "tol"), [
-    ("continuum_marcs_s5000_g3.0", "marcs_s5000_g3.0", 0.015),
-    ("continuum_marcs_s6000_g1.0", "marcs_s6000_g1.0", 0.07),
+    ("continuum_marcs_s5000_g3.0", "marcs_s5000_g3.0", 0.01),
+    ("continuum_marcs_s6000_g1.0", "marcs_s6000_g1.0", 0.02),
 ])  # fmt: skip
 def test_spherical_giants_vs_turbospectrum(ref_id, model, tol):
     """Spherical MARCS giants vs Turbospectrum (pure LTE, spherical) at 4300-15000 Å, every 4th
-    reference point, with Turbospectrum's adopted abundances. Measured: logg 3 within 1.3 % (median
-    -0.7 %); the logg 1 supergiant within 2.1 % except just redward of the Paschen (8206 Å) and
-    Brackett (14588 Å) limits, where it is up to 6.5 % brighter: we have no H I level dissolution
-    (occupation probabilities), which in its low-density atmosphere extends the bound-free opacity
-    redward of the series limits in Turbospectrum. These tolerances record the current agreement;
-    acceptance item 2 asks 1 %, met for the Sun, nearly (1.3 %) for the logg 3 giant."""
+    reference point, with Turbospectrum's adopted abundances. Measured: logg 3 -0.58..+0.21 %
+    (1 %, acceptance item 2); the logg 1 supergiant -1.65..+0.24 %, smooth across the Paschen
+    (8206 Å) and Brackett (14588 Å) limits thanks to H I level dissolution (it was +6.5 % there
+    without); its deficit grows to the red (-0.9 % at 10000 Å, -1.65 % at 14000 Å), where the
+    flux forms deepest and our H I bound-free keeps levels n = 7-15, which Turbospectrum omits
+    (it sums n <= 6 and a quasi-continuum above n = 15.5), so 2 % for it."""
     import json
 
     from jaxstro.data import locate
@@ -176,22 +172,27 @@ def test_line_opacity_plugs_in(sun):
 
 @pytest.mark.slow
 @pytest.mark.needs_data
-@pytest.mark.parametrize(("ref_id", "model", "tol"), [
-    ("continuum_atlas9_t5750_g4.50_m+0.0", "atlas9_t5750_g4.50_m+0.0", 0.08),
-    ("continuum_atlas9_t5750_g4.50_m-1.0", "atlas9_t5750_g4.50_m-1.0", 0.025),
+@pytest.mark.parametrize(("ref_id", "model", "hold", "tol"), [
+    ("continuum_atlas9_t5750_g4.50_m+0.0", "atlas9_t5750_g4.50_m+0.0", False, 0.08),
+    ("continuum_atlas9_t5750_g4.50_m-1.0", "atlas9_t5750_g4.50_m-1.0", False, 0.025),
+    ("continuum_atlas9_t5750_g4.50_m+0.0", "atlas9_t5750_g4.50_m+0.0", True, 0.01),
+    ("continuum_atlas9_t5750_g4.50_m-1.0", "atlas9_t5750_g4.50_m-1.0", True, 0.01),
 ])  # fmt: skip
-def test_atlas9_rosseland_models_vs_turbospectrum(ref_id, model, tol):
+def test_atlas9_rosseland_models_vs_turbospectrum(ref_id, model, hold, tol):
     """ATLAS9 models (tau_Rosseland scale: optical depth integrated on z) vs Turbospectrum at
-    4300-15000 Å. Measured: +1.4..+7.4 % ([M/H] = 0) and +0.1..+2.0 % ([M/H] = -1). The excess is
-    the electron density: the Kurucz grid was computed with older (Anders & Grevesse 1989)
-    abundances, so our chemical equilibrium with the GAS2007 mixture gives n_e 17 % (10 %) below the
-    model's in the photosphere, while Turbospectrum keeps the model's P_e (notes, point 3); less
-    n_e means less H- and a brighter continuum."""
+    4300-15000 Å. With n_e solved from the abundances (default), measured +1.3..+6.1 %
+    ([M/H] = 0) and +0.1..+1.8 % ([M/H] = -1). The excess is the electron density: the Kurucz grid
+    was computed with older (Anders & Grevesse 1989) abundances, so our chemical equilibrium with
+    the GAS2007 mixture gives n_e 17 % (10 %) below the model's in the photosphere, while
+    Turbospectrum keeps the model's P_e (notes, point 3); less n_e means less H- and a brighter
+    continuum. With ``HoldElectronPressure()`` (Turbospectrum's convention) the codes agree to
+    1 %: measured -0.40..+0.39 % and -0.40..+0.02 %."""
     import json
 
     from jaxstro.data import locate
     from jaxstro.synth.abundances import format_abundances
     from jaxstro.synth.atmosphere import read_atlas9
+    from jaxstro.synth.statmech import HoldElectronPressure
 
     ref = np.load(REF / f"{ref_id}.npz")
     used = json.loads((REF / f"{ref_id}.json").read_text())["abundances_used"]
@@ -200,10 +201,12 @@ def test_atlas9_rosseland_models_vs_turbospectrum(ref_id, model, tol):
     atm = read_atlas9(locate(model))
     assert atm.reference_wavelength is None
     wl_air = ref["wavelength"][::4]
-    sp = synthesize(atm, None, A, jnp.asarray(air_to_vacuum(wl_air)))
+    sp = synthesize(atm, None, A, jnp.asarray(air_to_vacuum(wl_air)),
+                    electrons=HoldElectronPressure() if hold else None)  # fmt: skip
     r = np.asarray(sp.continuum) / ref["continuum_pure_lte"][::4]
     m = ~ref["near_hydrogen_edge"][::4] & (wl_air >= 4300) & (wl_air <= 15000)
-    assert np.all(r[m] > 1 - 0.01)  # never fainter: the n_e offset has one sign
+    if not hold:
+        assert np.all(r[m] > 1 - 0.01)  # never fainter: the n_e offset has one sign
     np.testing.assert_allclose(r[m], 1.0, atol=tol)
 
 

@@ -71,11 +71,20 @@ def test_grey_eddington_flux():
 
 
 def test_anchored_optical_depth():
-    """dtau = (alpha/alpha_ref) dtau_ref: doubling alpha doubles tau_ref (trapezoid in ln tau_ref
-    on this grid, d ln tau = 0.33: 1 % accurate)."""
+    """dtau = (alpha/alpha_ref) dtau_ref, trapezoid of the ratio in tau_ref (log-mean tau in
+    ln tau_ref; Turbospectrum's rule): a constant ratio scales tau_ref exactly (the former
+    arithmetic-mean rule was 1 % off on this grid, d ln tau = 0.33), and a ratio linear in tau_ref,
+    r = 1 + tau_ref, gives tau = r_top tau_top + (tau^2 - tau_top^2)/2 + (tau - tau_top), also
+    exactly (the trapezoid rule is exact for a linear integrand)."""
     atm, alpha0 = _atm(reference_wavelength=5000.0)
     tau = optical_depth(atm, jnp.full((N, 1), 2 * alpha0), jnp.full(N, alpha0))[:, 0]
-    np.testing.assert_allclose(tau, 2 * atm.tau_ref, rtol=0.01)
+    np.testing.assert_allclose(tau, 2 * atm.tau_ref, rtol=1e-13)
+    t = np.asarray(atm.tau_ref)
+    ratio = 1.0 + t
+    tau = optical_depth(atm, jnp.asarray(alpha0 * ratio)[:, None], jnp.full(N, alpha0))[:, 0]
+    t0 = t[0]
+    expect = ratio[0] * t0 + (t**2 - t0**2) / 2 + (t - t0)
+    np.testing.assert_allclose(tau, expect, rtol=1e-12)
 
 
 def test_quadrature_convergence_and_gauss_nodes():

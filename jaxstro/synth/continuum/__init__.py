@@ -2,11 +2,16 @@
 
 Sources (each module's docstring gives its reference and treatment):
 
-- ``hydrogenic``      H I bound-free (Nahar 2021 n <= 6, Kramers n = 7..40); hydrogenic free-free
+- ``hydrogenic``      H I bound-free (Nahar 2021 n <= 6, Kramers n = 7..40) with level
+                      dissolution (``occupation``: Hummer & Mihalas 1988); hydrogenic free-free
 - ``hminus``          H- bound-free (McLaughlin et al. 2017), free-free (Bell & Berrington 1987)
 - ``h2plus``          H2+ bound-free + free-free (Bates 1952)
 - ``heminus``         He- free-free (John 1994)
-- ``metals_bf``       TOPBase metal bound-free; hydrogenic approximation for C I, Si I, Fe I
+- ``uppsala_bf``      metal and He I bound-free from the Uppsala (MARCS) tables: OP, Prieto 2003
+                      (Mg I, Si I), smoothed OP Fe I/Fe II, ... (17 species)
+- ``metals_bf``       TOPBase bound-free for the species the Uppsala tables lack (Na I, S I);
+                      with ``uppsala=False`` the TOPBase set + hydrogenic C I, Si I, Fe I
+- ``molecular_bf``    CH and OH photodissociation (Kurucz, van Dishoeck & Tarafdar 1987)
 - ``positive_ion_ff`` free-free of all ions of charge 1 and 2, van Hoof et al. (2014) Gaunt factors
 - ``scattering``      Thomson; Rayleigh by H I, He I, H2
 
@@ -28,9 +33,11 @@ from .h2plus import h2plus_bf_ff
 from .heminus import heminus_ff
 from .hminus import HminusBF, hminus_bf, hminus_ff, load_hminus_bf
 from .hydrogenic import HydrogenBF, h_i_bf, load_hydrogen_bf
-from .metals_bf import MetalBF, load_metal_bf, metal_bf
+from .metals_bf import HYDROGENIC_SPECIES, TOPBASE_SPECIES, MetalBF, load_metal_bf, metal_bf
+from .molecular_bf import MolecularBF, load_molecular_bf, molecular_bf
 from .positive_ion_ff import GauntFF, ion_densities, load_gaunt_ff, positive_ion_ff
 from .scattering import rayleigh, thomson
+from .uppsala_bf import UPPSALA_SPECIES, UppsalaBF, load_uppsala_bf, uppsala_bf
 
 __all__ = [
     "ContinuumData",
@@ -48,7 +55,10 @@ class ContinuumData(eqx.Module):
     hminus_bf: HminusBF
     gaunt_ff: GauntFF
     metal_bf: MetalBF
-    # partition functions U(T) on a uniform ln T grid, for "H I", "He I" and metal_bf.species
+    uppsala_bf: UppsalaBF | None
+    molecular_bf: MolecularBF | None
+    # partition functions U(T) on a uniform ln T grid: "H I", "He I", metal_bf.species, then
+    # uppsala_bf.species
     partition_table: Float[Array, "n_species n_lnT"]
     partition_species: tuple = eqx.field(static=True)
     lnT0: float = eqx.field(static=True)
@@ -67,29 +77,54 @@ class ContinuumData(eqx.Module):
         return self.partition_table[:, i] * (1 - w) + self.partition_table[:, i + 1] * w
 
 
-def load_continuum_data(*, n_nu_metals: int = 6000, n_T_metals: int = 24) -> ContinuumData:
-    """Load every continuum table from the data registry (a few seconds; cached metal tables)."""
+def load_continuum_data(*, n_nu_metals: int = 6000, n_T_metals: int = 24,
+                        uppsala: bool | None = None) -> ContinuumData:
+    """Load every continuum table from the data registry (a few seconds; cached metal tables).
+
+    ``uppsala``: use the Uppsala bound-free tables (``uppsala_bf``) and the CH/OH continua
+    (``molecular_bf``), with TOPBase only for Na I and S I (True); or the TOPBase set with the
+    hydrogenic approximation for C I, Si I and Fe I and no molecular continua (False). Default
+    (None): True when the registry file ``uppsala_continuum_opacities`` can be located, else
+    False with a warning."""
+    import warnings
+
     import h5py
 
-    from jaxstro.data import locate
+    from jaxstro.data import DataFileError, locate
 
-    metal_species = tuple(
-        list(__import__("jaxstro.synth.continuum.metals_bf", fromlist=["x"]).TOPBASE_SPECIES)
-        + list(__import__("jaxstro.synth.continuum.metals_bf", fromlist=["x"]).HYDROGENIC_SPECIES)
-    )
-    species = ("H I", "He I") + metal_species
+    if uppsala is None:
+        try:
+            locate("uppsala_continuum_opacities")
+            uppsala = True
+        except DataFileError as err:
+            warnings.warn(f"continuum: Uppsala opacity tables not available ({err}); using "
+                          "TOPBase + hydrogenic C I/Si I/Fe I bound-free and no CH/OH continua",
+                          stacklevel=2)  # fmt: skip
+            uppsala = False
+    if uppsala:
+        up = load_uppsala_bf()
+        topbase = tuple(s for s in TOPBASE_SPECIES if s not in UPPSALA_SPECIES)
+        hydrogenic: tuple = ()
+        mol = load_molecular_bf()
+        up_species = up.species
+    else:
+        up, mol, up_species = None, None, ()
+        topbase, hydrogenic = tuple(TOPBASE_SPECIES), tuple(HYDROGENIC_SPECIES)
+    metal_species = topbase + hydrogenic
+    species = ("H I", "He I") + metal_species + up_species
     with h5py.File(locate("atomic_partition_functions"), "r") as f:
         lnT0 = float(f["logT_min"][()])
         dlnT = float(f["logT_step"][()])
         table = np.stack([np.asarray(f[s][()], dtype=np.float64) for s in species])
     # ground-term weights for the hydrogenic metals: U at the lowest tabulated T (~1 K)
-    g0 = tuple((s, float(table[species.index(s), 0])) for s in ("C I", "Si I", "Fe I"))
-    metals = load_metal_bf(n_nu=n_nu_metals, n_T=n_T_metals, ground_weights=g0)
+    g0 = tuple((s, float(table[species.index(s), 0])) for s in hydrogenic)
+    metals = load_metal_bf(n_nu=n_nu_metals, n_T=n_T_metals, ground_weights=g0, topbase=topbase,
+                           hydrogenic=hydrogenic)  # fmt: skip
     if tuple(metals.species) != metal_species:
         raise ValueError("continuum: metal species order mismatch")
     return ContinuumData(
-        load_hydrogen_bf(), load_hminus_bf(), load_gaunt_ff(), metals, jnp.asarray(table),
-        species, lnT0, dlnT,
+        load_hydrogen_bf(), load_hminus_bf(), load_gaunt_ff(), metals, up, mol,
+        jnp.asarray(table), species, lnT0, dlnT,
     )  # fmt: skip
 
 
@@ -110,19 +145,26 @@ def continuum_components(nu, T, ne, n: dict, data: ContinuumData) -> dict:
     n_HI_ground = 2.0 * n_HI / U_HI
     n_HeI_ground = n_HeI / U_HeI
     z1, z2 = ion_densities(n)
+    n_metal = len(data.metal_bf.species)
     metal_n = jnp.stack([_get(n, s, T) for s in data.metal_bf.species])
-    return {
-        "H I bf": h_i_bf(nu, T, n_HI, U_HI, data.hydrogen_bf),
+    out = {
+        "H I bf": h_i_bf(nu, T, n_HI, U_HI, data.hydrogen_bf, ne, n_HeI),
         "H- bf": hminus_bf(nu, T, ne, n_HI_ground, data.hminus_bf),
         "H- ff": hminus_ff(nu, T, ne, n_HI_ground),
         "H2+": h2plus_bf_ff(nu, T, n_HI_ground, n_HII),
         "He- ff": heminus_ff(nu, T, ne, n_HeI_ground),
-        "metal bf": metal_bf(nu, T, metal_n, U[2:], data.metal_bf),
+        "metal bf": metal_bf(nu, T, metal_n, U[2 : 2 + n_metal], data.metal_bf),
         "ion ff": positive_ion_ff(nu, T, ne, jnp.asarray(z1) + 0.0 * T, jnp.asarray(z2) + 0.0 * T,
                                   data.gaunt_ff),  # fmt: skip
         "Thomson": thomson(ne) * jnp.ones_like(nu),
         "Rayleigh": rayleigh(nu, n_HI_ground, n_HeI_ground, n_H2),
     }
+    if data.uppsala_bf is not None:
+        up_n = jnp.stack([_get(n, s, T) for s in data.uppsala_bf.species])
+        out["Uppsala bf"] = uppsala_bf(nu, T, up_n, U[2 + n_metal :], data.uppsala_bf)
+    if data.molecular_bf is not None:
+        out["CH+OH"] = molecular_bf(nu, T, n, data.molecular_bf)
+    return out
 
 
 def continuum_absorption(

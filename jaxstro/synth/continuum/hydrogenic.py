@@ -9,9 +9,18 @@ Opacity-Project / NORAD cross-section of Nahar (2021) (registry ``h_bf_cross_sec
 summed over l with weights 2(2l+1), so the level degeneracy 2n^2 is already included). For
 7 <= n <= ``N_MAX`` the Kramers cross-section with unit Gaunt factor is used,
 sigma_n = 2 n^2 * 64 pi^4 m e^10 / (3 sqrt(3) c h^6) / (n^5 nu^3) (Mihalas 1978, eq. 4-114).
-The sum is cut at n = ``N_MAX`` = 40 without level dissolution (no Hummer-Mihalas occupation
-probabilities, unlike Korg): edges are sharp, which matters only within a few Å of the series
-limits.
+The sum is cut at n = ``N_MAX`` = 40.
+
+Level dissolution (when the electron and He I densities are passed, as ``continuum`` does): each
+level's population carries its occupation probability w_n (Hummer & Mihalas 1988; module
+``occupation``), which removes the high levels in dense layers, and photons below the edge of
+level n ionise it with probability D = 1 - w(n*)/w(n), n* = (1/n^2 - h nu/Ry)^(-1/2), with the
+cross-section continued below the edge as nu^-3 from its edge value (Daeppen, Anderson & Mihalas
+1987). As in Turbospectrum (Barklem's hbop.f), the dissolved part is tapered as
+exp(-(lambda - lambda_1)/100 Å) redward of the series' first line lambda_1 (Ly alpha,
+H alpha, ...), where the extrapolation has no meaning. The populations are normalised by the
+tabulated (unperturbed) partition function. So the series limits are smooth; the Balmer
+continuum, e.g., reaches ~3800 Å in the Sun and further in low-gravity giants.
 
 Free-free (``hydrogenic_ff``): the Kramers free-free coefficient times the thermally averaged
 non-relativistic Gaunt factor of van Hoof et al. (2014), see ``positive_ion_ff``:
@@ -83,32 +92,67 @@ def h_i_bf(
     n_HI: Float[Array, ""],
     U_HI: Float[Array, ""],
     table: HydrogenBF,
+    ne: Float[Array, ""] | None = None,
+    n_HeI: Float[Array, ""] | None = None,
 ) -> Float[Array, " n_nu"]:
     """H I bound-free absorption coefficient [cm^-1] at frequencies ``nu`` [Hz].
 
     ``n_HI`` is the total neutral-hydrogen density [cm^-3], ``U_HI`` its partition function.
+    With ``ne`` and ``n_HeI`` given, level populations carry the occupation probabilities w_n and
+    the series limits are dissolved (see the module docstring, ``occupation``); without them the
+    edges are sharp and all levels n <= ``N_MAX`` count fully.
     """
+    from .occupation import log_hydrogen_occupation
+
     E_photon = h_eV * nu
     kT = k_eV * T
     stim = -jnp.expm1(-E_photon / kT)
+    dissolve = ne is not None
+    n_He = jnp.zeros_like(T) if n_HeI is None else n_HeI
+    wl_A = c_cgs / nu * 1e8
+
+    def factors(n):
+        """(population weight per H I / U including w_n, dissolved fraction below the edge
+        (0 when not dissolving), taper) for level n."""
+        chi = RydbergH_eV / n**2
+        ln_pop = -(RydbergH_eV - chi) / kT
+        if not dissolve:
+            return jnp.exp(ln_pop), jnp.zeros_like(nu), jnp.ones_like(nu)
+        ln_w_n = log_hydrogen_occupation(n, T, ne, n_HI, n_He)
+        x = 1.0 / n**2 - E_photon / RydbergH_eV  # > 0 below the edge
+        below = x > 0
+        n_star = 1.0 / jnp.sqrt(jnp.where(below, jnp.maximum(x, 1e-12), 1.0))
+        ln_w_star = log_hydrogen_occupation(n_star, T, ne, n_HI, n_He)
+        # n* > n, so w(n*) <= w(n): D = 1 - w(n*)/w(n) in [0, 1]
+        D = jnp.where(below, -jnp.expm1(jnp.minimum(ln_w_star - ln_w_n, 0.0)), 0.0)
+        # Barklem's taper (as in Turbospectrum): no dissolved opacity far redward of the
+        # series' first line, where the extrapolated cross-section is meaningless
+        red_cut = h_eV * c_cgs * 1e8 / (RydbergH_eV * (1.0 / n**2 - 1.0 / (n + 1.0) ** 2))
+        taper = jnp.exp(jnp.minimum((red_cut - wl_A) * 1e-2, 0.0))
+        return jnp.exp(ln_pop + ln_w_n), D, taper
 
     def one_level(E_tab, s_tab, n):
         chi = RydbergH_eV / n**2  # binding energy of level n
-        excitation = RydbergH_eV - chi
         s = jnp.interp(E_photon, E_tab, s_tab, left=0.0, right=0.0)
         # beyond the table (E > ~136 eV) continue as E^-3
         s = jnp.where(E_photon > E_tab[-1], s_tab[-1] * (E_tab[-1] / E_photon) ** 3, s)
-        s = jnp.where(E_photon < chi, 0.0, s)
-        return s * jnp.exp(-excitation / kT)
+        s_edge = jnp.interp(chi, E_tab, s_tab)  # at the edge, continued as nu^-3 below it
+        pop, D, taper = factors(n)
+        s = jnp.where(E_photon < chi, D * taper * s_edge * (E_photon / chi) ** -3, s)
+        return s * pop
 
     ns_tab = jnp.arange(1, N_TABLE + 1, dtype=nu.dtype)
     tab = jax.vmap(one_level, in_axes=(0, 0, 0))(table.energy_eV, table.sigma_cm2, ns_tab)
     total = jnp.sum(tab, axis=0)
 
-    ns = jnp.arange(N_TABLE + 1, N_MAX + 1, dtype=nu.dtype)[:, None]
-    chi_n = RydbergH_eV / ns**2
-    kramers = hydrogenic_bf_sigma(nu[None, :], ns)
-    total = total + jnp.sum(kramers * jnp.exp(-(RydbergH_eV - chi_n) / kT), axis=0)
+    def kramers_level(n):
+        chi = RydbergH_eV / n**2
+        s = 2 * n**2 * KRAMERS_BF / (n**5 * nu**3)  # nu^-3 on both sides of the edge
+        pop, D, taper = factors(n)
+        return jnp.where(E_photon >= chi, s, D * taper * s) * pop
+
+    ns = jnp.arange(N_TABLE + 1, N_MAX + 1, dtype=nu.dtype)
+    total = total + jnp.sum(jax.vmap(kramers_level)(ns), axis=0)
     return n_HI / U_HI * total * stim
 
 

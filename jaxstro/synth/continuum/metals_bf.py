@@ -1,5 +1,10 @@
 """Bound-free absorption by metals: TOPBase cross-sections, hydrogenic where no data exist.
 
+By default (``continuum.load_continuum_data``) only the species that the Uppsala tables
+(``uppsala_bf``) do not cover use this module: Na I and S I from TOPBase. The full TOPBase set and
+the hydrogenic approximation below remain available (``load_continuum_data(uppsala=False)``, and
+the fallback when the Uppsala file is not available).
+
 Species with Opacity-Project (TOPBase; Cunto et al. 1993) photoionisation tables (registry
 ``topbase_pZZ.NN``, ZZ = atomic number, NN = number of bound electrons): Na I, Mg I, Mg II, Al I,
 Al II, Si II, S I, Ca I, Ca II, O I, C II. Species WITHOUT data, for which a hydrogenic
@@ -132,10 +137,13 @@ def load_metal_bf(
     T_min: float = 2000.0,
     T_max: float = 40000.0,
     ground_weights: tuple = (),
+    topbase: tuple = tuple(TOPBASE_SPECIES),
+    hydrogenic: tuple = tuple(HYDROGENIC_SPECIES),
 ) -> MetalBF:
     """Build the per-species tables on a log-uniform (T, nu) grid covering ``lambda_min`` ..
-    ``lambda_max`` [Å] and ``T_min`` .. ``T_max`` [K]. ``ground_weights``: ((species, g0), ...)
-    for the hydrogenic species (from the partition functions at low T)."""
+    ``lambda_max`` [Å] and ``T_min`` .. ``T_max`` [K] for the ``topbase`` and ``hydrogenic``
+    species (in that order). ``ground_weights``: ((species, g0), ...) for the hydrogenic species
+    (from the partition functions at low T)."""
     from jaxstro.data import locate
 
     ln_nu = np.linspace(np.log(c_cgs / (lambda_max * 1e-8)), np.log(c_cgs / (lambda_min * 1e-8)),
@@ -145,11 +153,13 @@ def load_metal_bf(
     T_grid = 10**log10_T
     g0 = dict(ground_weights)
     names, tables = [], []
-    for sp, reg in TOPBASE_SPECIES.items():
+    for sp in topbase:
+        reg = TOPBASE_SPECIES[sp]
         levels = parse_topbase(locate(reg).read_text())
         tables.append(_species_sigma_table(levels, nu_grid, T_grid))
         names.append(sp)
-    for sp, chi in HYDROGENIC_SPECIES.items():
+    for sp in hydrogenic:
+        chi = HYDROGENIC_SPECIES[sp]
         tables.append(_hydrogenic_sigma_table(chi, g0.get(sp, 1.0), nu_grid, T_grid))
         names.append(sp)
     tab = np.log10(np.maximum(np.stack(tables), 10.0**LOG10_SIGMA_FLOOR))
