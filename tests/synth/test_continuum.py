@@ -67,8 +67,14 @@ def gray(data):
     Ts, nes, xs = map(np.asarray, (Ts, nes, xs))
     n = {"H I": np.ones(4), "H II": xs, "He I": HE_TO_H * (1 + xs)}
     f = jax.jit(jax.vmap(continuum_components, in_axes=(0, 0, 0, 0, None)))
-    comps = f(jnp.asarray(c_cgs / (np.stack(lams) * 1e-8)), jnp.asarray(Ts), jnp.asarray(nes), n,
-              data)  # fmt: skip
+    nu = jnp.asarray(c_cgs / (np.stack(lams) * 1e-8))
+    comps = dict(f(nu, jnp.asarray(Ts), jnp.asarray(nes), n, data))
+    # Gray's figure has sharp series limits: compare the H I bound-free without level dissolution
+    # (dissolution itself: test_h_i_level_dissolution)
+    from jaxstro.synth.continuum.hydrogenic import h_i_bf
+
+    comps["H I bf"] = jax.jit(jax.vmap(lambda v, t: h_i_bf(
+        v, t, 1.0, data.partition_function("H I", t), data.hydrogen_bf)))(nu, jnp.asarray(Ts))
     out = {}
     for k, (p, (_T, Pe, curves)) in enumerate(panels.items()):
         start = 0
