@@ -49,6 +49,13 @@ MOL_LNT_GRID = MOL_LNT_MIN + MOL_LNT_STEP * np.arange(MOL_N_GRID)
 C2_D0_BC_EV = 6.371
 C2_D0_VISSER_EV = 6.24
 
+# HCN: the registry's atomization_energies.csv lists 1204.0 kJ/mol for HCN, which is the value of
+# its isomer HNC: HCN lies 5212 +- 30 cm^-1 = 62.35 kJ/mol below HNC (ATcT; Nguyen et al. 2015,
+# J. Phys. Chem. A 119, 10929), and the NIST-JANAF 0 K heats of formation (H 216.035, C 711.185,
+# N 470.82, HCN 135.5 kJ/mol) give 1262.5 kJ/mol. We adopt 1204.0 + 62.35 = 1266.35 kJ/mol.
+# With it n(HCN) rises by 0.38-0.80 dex (8600-4000 K) and matches the MARCS models to <= 0.21 dex.
+D0_CORRECTIONS_KJ_PER_MOL = {"HCN": 1266.35}
+
 
 def cubic_coefficients(y: np.ndarray, step: float) -> np.ndarray:
     """Natural-cubic-spline coefficients on a uniform grid.
@@ -210,6 +217,8 @@ def _polyatomic(atomic: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
         if line.strip():
             spec, energy = line.split(",")
             d0[spec.strip()] = float(energy) * KJ_PER_MOL_TO_EV
+    for spec, energy in D0_CORRECTIONS_KJ_PER_MOL.items():
+        d0[spec] = energy * KJ_PER_MOL_TO_EV
     spins = _nuclear_spin_degeneracy()
     T = np.exp(MOL_LNT_GRID)
     kT_eV = KBOLTZ_EV * T
