@@ -373,10 +373,11 @@ def plan_line_windows(
     n = len(linelist)
     hw = np.zeros(n)
     core = np.zeros(n)
-    f = jax.jit(lambda ll: line_quantities(ll, T, ne, n_HI, state, vmic))
+    vmic_a = jnp.asarray(vmic, float)
     for i0 in range(0, n, block):
         sub = _slice(linelist, i0, i0 + block)
-        amp, sig, gam = (np.asarray(x) for x in f(sub))
+        amp, sig, gam = (np.asarray(x) for x in _line_quantities_jit(sub, T, ne, n_HI, state,
+                                                                     vmic_a))
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = options.cutoff * a_c[None, :] / amp
             xd = sig * np.sqrt(np.maximum(0.0, -2.0 * np.log(rho * sig * np.sqrt(2 * np.pi))))
@@ -395,6 +396,9 @@ def plan_line_windows(
     hw = np.minimum(hw, options.max_half_width * 1e-8)
     return _build_windows(wl * 1e-8, np.asarray(linelist.wavelength) * 1e-8, hw, T.shape[0],
                           options, core if options.wing_split else None)
+
+
+_line_quantities_jit = eqx.filter_jit(line_quantities)  # compiled once per line-list layout
 
 
 def _slice(ll: LineList, i0: int, i1: int) -> LineList:
