@@ -2,12 +2,13 @@
 
     python -m benchmarks.dynamics_barsim_scaling [--quick] [--devices 2] [--n 1000 10000 100000]
 
-For each N: ``run_chunks`` (sample the quasi-isothermal disc, grow the bar, integrate, write
-chunks) for ``--periods`` bar periods at 39 km/s/kpc, orbits sharded over ``--devices`` host CPU
-devices; the time is split into sampling and integration by timing the stages of the first
-chunk. Then a kill/resume check: the CLI ``jaxstro dynamics bar-sim`` is started in a subprocess,
-SIGKILLed once its first chunk is on disk, restarted, and the chunk files are compared with those
-of an uninterrupted run (they must be identical: chunk i depends only on fold_in(key, i)).
+For each N: ``run_chunks`` (sample the quasi-isothermal disc, grow the bar, integrate, Staeckel
+actions of the snapshot, write chunks) for ``--periods`` bar periods at 39 km/s/kpc, orbits
+sharded over ``--devices`` host CPU devices, after a warm-up chunk of the same shapes (its time,
+compilation included, is reported as ``first_chunk_with_compile_s``). Then a kill/resume check:
+the CLI ``jaxstro dynamics bar-sim`` is started in a subprocess, SIGKILLed once its first chunk
+is on disk, restarted, and the chunk files are compared with those of an uninterrupted run
+(they must be identical: chunk i depends only on fold_in(key, i)).
 """
 
 from __future__ import annotations
@@ -105,16 +106,20 @@ def main(ns, devices: int, periods: float, skip_kill: bool) -> None:
                 snapshots=(periods,),
                 rtol=1e-8,
             )
-            # warm-up (compilation) on a tiny run with the same shapes per block
+            # warm-up (compilation): one chunk of the same size with another seed, so every
+            # stage (sampler, orbit blocks, actions) runs with the shapes of the timed run
             warm = BarSimConfig(
                 pattern_speed=39.0,
-                n_particles=64,
-                chunk_size=64,
+                n_particles=chunk,
+                chunk_size=chunk,
                 n_periods=periods,
                 snapshots=(periods,),
                 rtol=1e-8,
+                seed=1,
             )
+            t0 = time.perf_counter()
             run_chunks(warm, work / f"warm_{n}", progress=False, devices=devices)
+            t_warm = time.perf_counter() - t0
             t0 = time.perf_counter()
             run_chunks(cfg, work / f"n{n}", progress=False, devices=devices)
             dt = time.perf_counter() - t0
@@ -125,6 +130,7 @@ def main(ns, devices: int, periods: float, skip_kill: bool) -> None:
                     "chunk_size": chunk,
                     "devices": devices,
                     "seconds": dt,
+                    "first_chunk_with_compile_s": t_warm,
                     "particles_per_s": n / dt,
                     "particle_periods_per_s": n * periods / dt,
                 }

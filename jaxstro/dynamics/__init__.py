@@ -59,6 +59,13 @@ from ._orbits import (  # noqa: E402
     to_inertial,
     to_rotating,
 )
+from ._pattern_speed import (  # noqa: E402
+    SoftBins,
+    bar_with_pattern_speed,
+    fit_pattern_speed,
+    profile_at_pattern_speed,
+    soft_profile,
+)
 from ._resonances import RESONANCES, resonance_line, resonance_lines  # noqa: E402
 from ._selection import (  # noqa: E402
     BinnedFootprint,
@@ -99,6 +106,11 @@ __all__ += [
     "cart_to_cyl",
     "to_rotating",
     "to_inertial",
+    "SoftBins",
+    "soft_profile",
+    "bar_with_pattern_speed",
+    "profile_at_pattern_speed",
+    "fit_pattern_speed",
     "RESONANCES",
     "resonance_line",
     "resonance_lines",

@@ -39,7 +39,9 @@ class OrbitOptions(eqx.Module):
     number of steps follows the orbital frequency) and integrates blocks of similar stars one
     after another (``lax.map``); ``None`` puts the whole batch in one block. ``devices``: the
     number of devices to shard the blocks over (``None``: all visible accelerators, one device
-    on a CPU backend; see :func:`integrate_orbits`).
+    on a CPU backend; see :func:`integrate_orbits`). ``adjoint``: how diffrax differentiates the
+    solve (default reverse mode with recursive checkpointing; ``diffrax.ForwardMode()`` for
+    ``jax.jvp`` with respect to a few parameters, e.g. the bar's pattern speed).
     """
 
     solver: diffrax.AbstractSolver = diffrax.Dopri8()
@@ -49,6 +51,7 @@ class OrbitOptions(eqx.Module):
     dt0: float | None = None
     chunk_size: int | None = eqx.field(static=True, default=128)
     devices: int | None = eqx.field(static=True, default=None)
+    adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
 
 
 def cyl_to_cart(w: Float[Array, "... 6"]) -> Float[Array, "... 6"]:
@@ -136,6 +139,7 @@ def integrate_orbit(
         saveat=diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=options.rtol, atol=options.atol),
         max_steps=options.max_steps,
+        adjoint=options.adjoint,
         throw=False,
     )
     ok = sol.result == diffrax.RESULTS.successful
