@@ -101,9 +101,9 @@ def test_weak_line_equivalent_widths_equal_linear_limit():
 def test_weak_line_equivalent_widths_default_windows():
     """The default windows (cut at 1e-4 of the continuum, as Turbospectrum; each kept line at
     least as wide as its Gaussian core to 0.2 % of its area, ``WindowOptions.max_lost_area``)
-    lose the Lorentz wings beyond the cut: measured W/W_lin - 1 = -0.6 % to -1.4 % for these
-    lines (without the core bound -1 % to -4 %). Asserted: within 2 %."""
+    lose the Lorentz wings beyond the cut: measured W/W_lin - 1 = -0.55 % to -1.9 % for these
+    lines (without the core bound -1 % to -4 %). Asserted: within 2.5 %."""
     depth, W, W_lin = _equivalent_widths()
     dev = W / W_lin - 1.0
     print("depth", np.round(depth, 5), "W/W_lin - 1", np.round(dev, 5))
-    assert np.all(np.abs(dev) < 0.02) and np.all(dev < 0)
+    assert np.all(np.abs(dev) < 0.025) and np.all(dev < 0)

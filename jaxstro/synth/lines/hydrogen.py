@@ -261,6 +261,13 @@ def hydrogen_lines_for(
         vals = (lo, up, lam * 1e-8, gf, RYDBERG_H_EV * (1 - 1 / lo**2), s, t["ne_hi"], sig, alp)
         for c, v in zip(cols, vals, strict=True):
             cols[c][i] = v
+    # concrete arrays even when called while tracing (synthesize under jit/grad selects the
+    # lines host-side from them)
+    with jax.ensure_compile_time_eval():
+        return _hydrogen_lines(cols, lnx, lnP, tab)
+
+
+def _hydrogen_lines(cols, lnx, lnP, tab) -> HydrogenLines:
     return HydrogenLines(
         lower=jnp.asarray(cols["lo"].astype(int)), upper=jnp.asarray(cols["up"].astype(int)),
         lambda0_cm=jnp.asarray(cols["lam"]), log_gf=jnp.asarray(cols["gf"]),
