@@ -63,6 +63,7 @@ from ._pattern_speed import (  # noqa: E402
     SoftBins,
     bar_with_pattern_speed,
     fit_pattern_speed,
+    profile_and_tangent,
     profile_at_pattern_speed,
     soft_profile,
 )
@@ -110,6 +111,7 @@ __all__ += [
     "soft_profile",
     "bar_with_pattern_speed",
     "profile_at_pattern_speed",
+    "profile_and_tangent",
     "fit_pattern_speed",
     "RESONANCES",
     "resonance_line",

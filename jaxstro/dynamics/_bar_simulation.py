@@ -138,7 +138,9 @@ def run_chunks(
             continue
         n = min(cfg.chunk_size, cfg.n_particles - i * cfg.chunk_size)
         k_sample, k_feh = jax.random.split(jax.random.fold_in(key, i))
-        w0 = sample_qdf(df, k_sample, n, window)
+        # proposal batch ~4n (1024..8192): small chunks do not pay for 8192 DF evaluations
+        batch = int(min(8192, max(1024, 2 ** int(np.ceil(np.log2(4 * n))))))
+        w0 = sample_qdf(df, k_sample, n, window, batch=batch)
         orbits = integrate_orbits(pot, cyl_to_cart(w0), ts, options=opts)
         feh = feh_gradient(np.asarray(w0[:, 0]) * U.RO_KPC, np.asarray(w0[:, 3]) * U.RO_KPC, k_feh)
         snaps = np.asarray(orbits[:, 1:])  # (n, n_snap, 6) inertial Cartesian

@@ -169,6 +169,33 @@ def profile_at_pattern_speed(
     return soft_profile(jphi, jr, jnp.repeat(feh, n_snap), keep.astype(jnp.float64), bins)
 
 
+@eqx.filter_jit
+def _profile_and_tangent(pattern_speed, w0, feh, times, bins, mw, options, bar_kwargs):
+    def f(p):
+        return profile_at_pattern_speed(p, w0, feh, times, bins, mw, options, bar_kwargs)
+
+    (mean, cnt), (dmean, _) = jax.jvp(f, (pattern_speed,), (jnp.ones_like(pattern_speed),))
+    return mean, cnt, dmean
+
+
+def profile_and_tangent(
+    pattern_speed,
+    w0,
+    feh,
+    times,
+    bins: SoftBins,
+    mw: Potential,
+    options: OrbitOptions | None = None,
+    bar_kwargs: dict | None = None,
+):
+    """(mean, soft counts, d mean / d pattern_speed) of :func:`profile_at_pattern_speed` from one
+    compiled forward-mode pass (pattern speed in km/s/kpc; one compilation serves every value)."""
+    if options is None:
+        options = forward_mode_options()
+    ps = jnp.asarray(pattern_speed, dtype=jnp.float64)
+    return _profile_and_tangent(ps, w0, feh, times, bins, mw, options, bar_kwargs)
+
+
 def fit_pattern_speed(
     observed: Float[Array, "n_jr n_jphi"],
     sigma: Float[Array, "n_jr n_jphi"],
@@ -200,18 +227,14 @@ def fit_pattern_speed(
     obs = jnp.where(use, observed, 0.0)
     sig = jnp.where(use, sigma, 1.0)
 
-    @eqx.filter_jit
-    def resid_and_tangent(ps, w0, feh, times, bins, mw, options):
-        def r(p):
-            mean, _ = profile_at_pattern_speed(p, w0, feh, times, bins, mw, options, bar_kwargs)
-            return jnp.where(use, (mean - obs) / sig, 0.0)
-
-        return jax.jvp(r, (ps,), (jnp.ones_like(ps),))
+    def resid_and_tangent(ps):
+        mean, _, dmean = profile_and_tangent(ps, w0, feh, times, bins, mw, options, bar_kwargs)
+        return jnp.where(use, (mean - obs) / sig, 0.0), jnp.where(use, dmean / sig, 0.0)
 
     ps = jnp.asarray(float(start))
     history = []
     for _ in range(n_iter):
-        r, dr = resid_and_tangent(ps, w0, feh, times, bins, mw, options)
+        r, dr = resid_and_tangent(ps)
         chi2 = float(jnp.sum(r * r))
         grad = float(2.0 * jnp.sum(r * dr))
         history.append((float(ps), chi2, grad))
