@@ -14,7 +14,9 @@ Physics
   atom); C2 corrected to the Visser et al. (2019) dissociation energy (Aquilina et al. 2024).
 - Polyatomic molecules (24 neutral): K_p from the Saha equation for molecules with ExoMol partition
   functions (nuclear-spin degeneracy divided out) and NIST atomization energies D0,
-  prod(n_i)/n_M = prod(U_i)/U_M (2 pi k T/h^2)^{3(N-1)/2} (prod m_i/m_M)^{3/2} exp(-D0/kT).
+  prod(n_i)/n_M = prod(U_i)/U_M (2 pi k T/h^2)^{3(N-1)/2} (prod m_i/m_M)^{3/2} exp(-D0/kT);
+  HCN's D0 corrected from the data file's 1204.0 kJ/mol (the value of its isomer HNC) to
+  1266.35 kJ/mol (``_partition.D0_CORRECTIONS_KJ_PER_MOL``).
 
 Chemical equilibrium
 --------------------
