@@ -157,7 +157,11 @@ def test_spherical_giants_vs_turbospectrum(ref_id, model, tol):
     which we keep and Turbospectrum omits (it sums n <= 6 plus a quasi-continuum above n = 15.5):
     without them the deficit is -1.04 %. The rest comes from the layers below tau_5000 ~ 1, where
     our opacity exceeds Turbospectrum's by 5-14 % with a free-free-like growth to the red (also in
-    the Sun, where it costs <= 0.47 %); not yet traced."""
+    the Sun, where it costs <= 0.47 %). Partly traced: at the model's T and P_e our recomputed gas
+    pressure there exceeds Turbospectrum's (Sun: +0.5 % at log tau_5000 = 0, +2.0 % at 1, +2.6 %
+    at 1.5; it also exceeds the model's own by 2 % at log tau = 1), i.e. hydrogen gives fewer
+    electrons per particle in our equilibrium (no lowering of the ionisation energy), so there is
+    more H I and H- per volume; H2+ (Bates vs Turbospectrum's table) agrees to 1-4 %."""
     import json
 
     from jaxstro.data import locate
