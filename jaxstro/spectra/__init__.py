@@ -21,6 +21,8 @@ Broadening and shifts
     convolve_lsf             Gaussian LSF at resolving power R (scalar or per pixel), windowed
     rotational_broaden       Gray rotation kernel (vsini, linear limb darkening), pixel-integrated
     rotation_kernel, rotation_kernel_cdf
+    macroturbulent_broaden   radial-tangential macroturbulence (Gray), pixel-integrated
+    macroturbulence_kernel, macroturbulence_kernel_cdf, macro_half_width
     doppler_shift, doppler_factor   relativistic, km/s
 Air <-> vacuum (Morton 2000 / Birch & Downs 1994, as used by VALD)
     air_to_vacuum, vacuum_to_air
@@ -50,6 +52,12 @@ from ._io import (
     read_text_spectrum,
     spectrum_from_columns,
 )
+from ._macro import (
+    macro_half_width,
+    macroturbulence_kernel,
+    macroturbulence_kernel_cdf,
+    macroturbulent_broaden,
+)
 from ._normalize import bad_pixel_rule, continuum_normalize, gaussian_smooth
 from ._resample import resample
 from ._spectrum import Spectrum
@@ -66,6 +74,10 @@ __all__ = [
     "doppler_shift",
     "gaussian_smooth",
     "identify_fits_layout",
+    "macro_half_width",
+    "macroturbulence_kernel",
+    "macroturbulence_kernel_cdf",
+    "macroturbulent_broaden",
     "read_apstar",
     "read_apvisit",
     "read_aspcapstar",

@@ -13,9 +13,12 @@ continuum       H I, H-, H2+, He-, metal bound-free (TOPBase), free-free, Raylei
 lines           line lists (VALD, Kurucz, MOOG, Turbospectrum, Korg), species, Voigt profile
 transfer        formal solution, plane-parallel and spherical: ``radiative_transfer``
 synthesize      ``synthesize(atm, linelist, A_X, wavelengths)`` -> flux, continuum, normalized
+observe         what a spectrograph records: rotation, radial-tangential macroturbulence, LSF,
+                RV, air wavelengths, continuum ratio (``observe``, ``fit_broadening``,
+                ``fit_continuum_ratio``, ``residual_features``)
 """
 
-from . import abundances, atmosphere, continuum, lines, statmech, transfer
+from . import abundances, atmosphere, continuum, lines, observe, statmech, transfer
 from .abundances import format_abundances, solar_abundances
 from .atmosphere import (
     Atmosphere,
@@ -42,7 +45,8 @@ __all__ = [
     "Spectrum", "Spherical", "abundances",
     "atmosphere", "chemical_equilibrium", "continuum", "continuum_absorption",
     "format_abundances", "interpolate_atmosphere", "lines", "load_atlas9_grid",
-    "load_continuum_data", "load_equilibrium_data", "load_marcs_pfant_grid", "radiative_transfer",
+    "load_continuum_data", "load_equilibrium_data", "load_marcs_pfant_grid", "observe",
+    "radiative_transfer",
     "read_atlas9", "read_linelist", "read_marcs", "read_phoenix", "solar_abundances", "statmech",
     "synthesize", "transfer",
 ]  # fmt: skip
