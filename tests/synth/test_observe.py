@@ -135,7 +135,8 @@ def test_observe_is_differentiable():
 @pytest.mark.needs_data
 @pytest.mark.slow
 def test_uves_sun_subwindow():
-    """5014-5024 Å (one synthesis + fit: 65-150 s on 2 shared cores): the fit lands on a solar-like broadening; the features
+    """5014-5024 Å (one synthesis + fit: 65-150 s on 2 shared cores): the fit lands on a
+    solar-like broadening; the features
     include the solar line at 5016.88 Å absent from the Gaia-ESO list and the list's too-strong
     Fe I 5022.789 / 5021.94 Å lines; off the features the rms is below the 2 % goal."""
     from benchmarks.synth_uves_sun import compare_uves_sun
