@@ -101,25 +101,26 @@ def _pp_intensity(tau, S, mu):
     """Emergent intensity at each mu for plane-parallel tau, S (n_layers, n_wl) -> (n_mu, n_wl).
 
     With S linear on each interval the sum over intervals of ``_segments`` telescopes: with
-    E_i = exp(-t_i), d_i = t_{i+1} - t_i and S constant above the top layer,
+    E_i = exp(-t_i), t = tau / mu, d_i = t_{i+1} - t_i and S constant above the top layer,
 
         I = S_0 + sum_i (S_{i+1} - S_i) (E_i - E_{i+1}) / d_i + (dS/dt)_bottom E_N,
 
     one exponential per layer and wavelength (E_i - E_{i+1} = E_i d_i (1 - d_i/2 + d_i^2/6) for
-    d_i < 1e-4, where the difference would lose digits)."""
+    d_i < 1e-4, where the difference would lose digits); the slopes (S_{i+1} - S_i)/(tau_{i+1} -
+    tau_i) are computed once for all mu."""
+    dtau = tau[1:] - tau[:-1]
+    inv = 1.0 / jnp.maximum(dtau, 1e-300)
+    slope = (S[1:] - S[:-1]) * inv  # dS/dtau per interval
+    dS = S[1:] - S[:-1]
 
     def one(m):
-        t = tau / m
-        E = jnp.exp(-t)
-        d = t[1:] - t[:-1]
+        E = jnp.exp(-tau / m)
+        d = dtau / m
         small = d < 1e-4
-        d_safe = jnp.where(small, 1.0, d)
-        dE_over_d = jnp.where(small, E[:-1] * (1.0 - d * (0.5 - d / 6.0)),
-                              (E[:-1] - E[1:]) / d_safe)
-        inner = jnp.sum((S[1:] - S[:-1]) * dE_over_d, axis=0)
-        # below the bottom: S continued linearly with its last slope dS/dt
-        dt = jnp.maximum(d[-1], 1e-300)
-        return S[0] + inner + (S[-1] - S[-2]) / dt * E[-1]
+        term = jnp.where(small, dS * E[:-1] * (1.0 - d * (0.5 - d / 6.0)),
+                         (m * slope) * (E[:-1] - E[1:]))
+        # below the bottom: S continued linearly with its last slope dS/dt = mu dS/dtau
+        return S[0] + jnp.sum(term, axis=0) + m * slope[-1] * E[-1]
 
     return jax.vmap(one)(mu)
 

@@ -152,12 +152,13 @@ def test_windowed_equals_dense_same_cut():
     ll, T, ne, nH, st = _toy()
     wl = np.arange(4999.0, 5011.0, 0.01)
     win = fixed_line_windows(ll, wl, 1.5, n_layers=3,
-                             options=WindowOptions(sizes=(512,), chunk_elements=4000))
+                             options=WindowOptions(chunk_elements=4000))
     a_w = line_absorption(ll, wl, T, ne, nH, st, 1.0, win)
     a_d = line_absorption_dense(ll, wl, T, ne, nH, st, 1.0, half_width=1.5)
     assert float(jnp.max(a_d)) > 0
-    # same cut, same profile code: agreement to rounding of the scatter-add
-    np.testing.assert_allclose(np.asarray(a_w), np.asarray(a_d), rtol=1e-12,
+    # same cut, same profile code: agreement to rounding (the Weideman series' rounding depends
+    # on how XLA fuses it for each array layout: up to 2e-11 relative in the far wings)
+    np.testing.assert_allclose(np.asarray(a_w), np.asarray(a_d), rtol=1e-10,
                                atol=1e-14 * float(jnp.max(a_d)))
 
 
@@ -166,7 +167,7 @@ def test_planned_windows_cut_below_cutoff():
     wl = np.arange(4999.0, 5011.0, 0.01)
     a_c = 1e-7 * jnp.ones(3)
     cutoff = 1e-4
-    opts = WindowOptions(cutoff=cutoff, sizes=(1024,))
+    opts = WindowOptions(cutoff=cutoff)
     win = plan_line_windows(ll, wl, T, ne, nH, st, 1.0, a_c, options=opts)
     a_w = np.asarray(line_absorption(ll, wl, T, ne, nH, st, 1.0, win))
     a_d = np.asarray(line_absorption_dense(ll, wl, T, ne, nH, st, 1.0))
@@ -204,7 +205,7 @@ def test_gradients_match_finite_differences():
     ll, _, ne, nH, st = _toy(n_layers=2)
     wl = np.arange(5000.0, 5010.0, 0.02)
     T0 = jnp.array([5200.0, 6100.0])
-    win = fixed_line_windows(ll, wl, 1.0, n_layers=2, options=WindowOptions(sizes=(128,)))
+    win = fixed_line_windows(ll, wl, 1.0, n_layers=2, options=WindowOptions(chunk_elements=512))
     w = jnp.asarray(np.random.default_rng(1).uniform(size=(2, wl.size)))
 
     def f(T, dA):
@@ -287,9 +288,9 @@ def test_planned_split_windows_equal_dense():
     half widths: the wing formula changes nothing beyond 1e-9 relative."""
     ll, T, ne, nH, st = _toy(n_layers=2)
     wl = np.arange(4999.0, 5011.0, 0.005)
-    opts = WindowOptions(cutoff=1e-5, sizes=(64, 1024), max_half_width=2.0)
+    opts = WindowOptions(cutoff=1e-5, max_half_width=2.0, chunk_elements=4000)
     win = plan_line_windows(ll, wl, T, ne, nH, st, 1.0, 1e-7, options=opts)
-    assert any(c < w for c, w in zip(win.core_sizes, win.sizes, strict=True))
+    assert win.n_evaluations[0] > 0 and win.wing_start.shape[0] > 1  # wing rows, in chunks
     a_w = np.asarray(line_absorption(ll, wl, T, ne, nH, st, 1.0, win))
     a_d = np.asarray(line_absorption_dense(ll, wl, T, ne, nH, st, 1.0,
                                            half_width=np.asarray(win.line_half_width) * 1e8))

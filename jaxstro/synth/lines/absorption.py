@@ -16,10 +16,13 @@ Production path (:func:`line_absorption`): each line is evaluated on a window of
 centre. :func:`plan_line_windows` (host side, once per line list, wavelength grid and reference
 atmosphere) gives each line a half width where its opacity falls below ``cutoff`` times the
 continuum (Doppler core and Lorentz wings, as in Korg and Turbospectrum, whose cut is 1e-4), and
-sorts lines into a few static window sizes; inside jit each size class is a ``lax.scan`` over
-chunks of lines (fixed-size gathers of pixels, Voigt on (chunk, layers, window), scatter-add into
-the (n_layers, n_wl) result), so memory is set by the chunk, not by the number of lines. The dense
-lines x layers x wavelengths path (:func:`line_absorption_dense`) is for tests only.
+cuts every line's pixels into rows of a few consecutive pixels (core rows for the full Voigt
+function, far-wing rows for a cheap continued fraction) packed into fixed-size chunks; inside jit
+each kind is a ``lax.scan`` over chunks (line quantities for the chunk's lines, profile on
+(rows, layers, row width), scatter-add into the result), so the work is the number of pixels
+inside the cuts (padding only to the row width), there is one compiled body per kind, and memory
+is set by the chunk, not by the number of lines.
+The dense lines x layers x wavelengths path (:func:`line_absorption_dense`) is for tests only.
 """
 
 from __future__ import annotations
@@ -200,43 +203,41 @@ def line_quantities(
 # windows
 class LineWindows(eqx.Module):
     """Which pixels each line is evaluated on (from :func:`plan_line_windows` or
-    :func:`fixed_line_windows`), grouped into static window sizes and chunks.
+    :func:`fixed_line_windows`), as rows of consecutive pixels packed into fixed-size chunks.
 
-    Per size class k (``sizes[k]`` pixels): ``line_index[k]``, ``start[k]`` (first pixel),
-    ``half_width[k]`` [cm] (the profile is cut at |lambda - lambda_0| > half width; -1 pads) and
-    ``core_start[k]``, all shaped (n_chunks, chunk). Where ``core_sizes[k] < sizes[k]`` the window
-    is evaluated with the far-wing continued fraction (valid at |z| >= 8, see :func:`_wing_w`) and
-    only the ``core_sizes[k]`` pixels from ``core_start`` (covering |lambda - lambda_0| <= 8 sqrt(2)
-    sigma_max) with the full Weideman Voigt function. ``line_half_width``: every line's cut [cm]
-    (0 for lines left out).
+    Each line's pixels within its cut (|lambda - lambda_0| <= half width) form runs: the core
+    (|lambda - lambda_0| <= 8 sqrt(2) sigma_max, evaluated with the full Weideman Voigt function)
+    and the two far wings beyond it (the cheap continued fraction, valid there, see
+    :func:`_wing_w`); without a wing split the whole window is core. Runs are cut into rows of
+    ``row_widths`` (core, wing) pixels, rows into chunks. Per kind, arrays shaped (n_chunks, ...):
+    ``*_lines`` (n_chunks, Lc) the lines a chunk touches (their per-layer quantities are computed
+    once per chunk), ``*_slot`` (n_chunks, rows) each row's index into them, ``*_start`` its first
+    pixel and ``*_count`` its number of pixels (0 for padding rows). ``line_half_width``: every
+    line's cut [cm] (0 for lines left out).
     """
 
-    line_index: tuple[Int[Array, "k c"], ...]
-    start: tuple[Int[Array, "k c"], ...]
-    half_width: tuple[Float[Array, "k c"], ...]
-    core_start: tuple[Int[Array, "k c"], ...]
+    core_lines: Int[Array, "k lc"]
+    core_slot: Int[Array, "k r"]
+    core_start: Int[Array, "k r"]
+    core_count: Int[Array, "k r"]
+    wing_lines: Int[Array, "k lc"]
+    wing_slot: Int[Array, "k r"]
+    wing_start: Int[Array, "k r"]
+    wing_count: Int[Array, "k r"]
     line_half_width: Float[Array, " l"]
-    sizes: tuple[int, ...] = eqx.field(static=True)
-    core_sizes: tuple[int, ...] = eqx.field(static=True)
     n_wavelengths: int = eqx.field(static=True)
+    row_widths: tuple[int, int] = eqx.field(static=True, default=(8, 32))
 
     @property
     def n_lines(self) -> int:
-        """Number of lines that have a window (padding excluded)."""
-        return int(sum(int(np.sum(np.asarray(h) >= 0)) for h in self.half_width))
+        """Number of lines that have a window."""
+        return int(np.sum(np.asarray(self.line_half_width) > 0))
 
     @property
     def n_evaluations(self) -> tuple[int, int]:
         """(wing-formula, full-Voigt) profile evaluations per layer, padding included."""
-        wing = full = 0
-        for w, c, idx in zip(self.sizes, self.core_sizes, self.line_index, strict=True):
-            n = int(np.prod(idx.shape))
-            if c < w:
-                wing += n * w
-                full += n * c
-            else:
-                full += n * w
-        return wing, full
+        return (int(np.prod(self.wing_start.shape)) * self.row_widths[1],
+                int(np.prod(self.core_start.shape)) * self.row_widths[0])
 
 
 #: |z| beyond which the continued fraction (depth 6) gives Re w(z) to < 1e-9 relative
@@ -267,8 +268,8 @@ class WindowOptions(eqx.Module):
     """Options of :func:`plan_line_windows`.
 
     cutoff: profile cut where line opacity < cutoff x continuum opacity (in every layer).
-    max_half_width: largest half width [Å]. sizes: candidate window sizes [pixels] (the grid
-    length is always added). chunk_elements: chunk * n_layers * window budget per scan step.
+    max_half_width: largest half width [Å]. chunk_elements: (line, pixel) pairs x n_layers per
+    scan step (sets the memory of the evaluation, not the work).
     wing_split: evaluate pixels beyond 8 sqrt(2) Doppler sigmas with the cheap far-wing formula.
     max_lost_area: a kept line's window is never narrower than where the cut Gaussian core loses
     this fraction of its area (0: the cutoff alone, Turbospectrum's rule, which loses 1-4 % of
@@ -277,52 +278,68 @@ class WindowOptions(eqx.Module):
 
     cutoff: float = 1e-4
     max_half_width: float = 50.0
-    sizes: tuple[int, ...] = (8, 32, 128, 512, 2048, 8192)
     chunk_elements: int = 1 << 20
     wing_split: bool = True
     max_lost_area: float = 0.002
 
 
+def _pack_rows(line: np.ndarray, start: np.ndarray, length: np.ndarray, width: int,
+               per_chunk: int):
+    """Cut runs (line, first pixel, length; sorted by line) into rows of ``width`` pixels and the
+    rows into chunks of ``per_chunk``: (lines (k, Lc), slot, start, count (k, rows)); Lc is the
+    most distinct lines in any chunk (rounded up to a multiple of 8)."""
+    n_rows = -(-length // width)
+    line = np.repeat(line, n_rows)
+    j = np.arange(line.size) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    start = np.repeat(start, n_rows) + j * width
+    count = np.minimum(width, np.repeat(length, n_rows) - j * width)
+    n = line.size
+    if n == 0:
+        z = np.zeros((0, 8), np.int64)
+        return z, z, z, z
+    R = int(max(8, min(per_chunk, -(-n // 8) * 8)))
+    k = -(-n // R)
+    pad = k * R - n
+    line = np.concatenate([line, np.full(pad, line[-1])]).reshape(k, R)
+    start = np.concatenate([start, np.zeros(pad, np.int64)]).reshape(k, R)
+    count = np.concatenate([count, np.zeros(pad, np.int64)]).reshape(k, R)
+    new = np.concatenate([np.ones((k, 1), bool), line[:, 1:] != line[:, :-1]], axis=1)
+    slot = np.cumsum(new, axis=1) - 1  # a line's rows are contiguous within a chunk
+    n_lc = int(-(-(slot[:, -1].max() + 1) // 8) * 8)
+    lines = np.zeros((k, n_lc), np.int64)
+    rows = np.repeat(np.arange(k), R).reshape(k, R)
+    lines[rows[new], slot[new]] = line[new]
+    lines = np.where(np.arange(n_lc)[None, :] <= slot[:, -1:], lines, line[:, :1])
+    return lines, slot, start, count
+
+
 def _build_windows(wl_cm: np.ndarray, lam0_cm: np.ndarray, hw_cm: np.ndarray, n_layers: int,
-                   opts: WindowOptions, core_cm: np.ndarray | None = None) -> LineWindows:
+                   opts: WindowOptions, core_cm: np.ndarray | None = None,
+                   row_widths: tuple[int, int] = (8, 32)) -> LineWindows:
     n_wl = wl_cm.size
     lo = np.searchsorted(wl_cm, lam0_cm - hw_cm, side="left")
     hi = np.searchsorted(wl_cm, lam0_cm + hw_cm, side="right")
-    count = hi - lo
-    keep = (count > 0) & (hw_cm > 0)
-    if core_cm is not None:
-        core_lo = np.searchsorted(wl_cm, lam0_cm - core_cm, side="left")
-        core_count = np.searchsorted(wl_cm, lam0_cm + core_cm, side="right") - core_lo + 2
-    sizes = sorted({s for s in opts.sizes if s < n_wl} | {n_wl})
-    cls = np.searchsorted(np.array(sizes), count)  # smallest size >= count
-    out = {"idx": [], "start": [], "hw": [], "cstart": [], "w": [], "cw": []}
-    for k, w in enumerate(sizes):
-        sel = np.flatnonzero(keep & (cls == k))
-        if sel.size == 0:
-            continue
-        cw = w
-        if core_cm is not None:
-            need = int(np.max(core_count[sel]))
-            cw = max(16, 1 << int(np.ceil(np.log2(max(need, 1)))))
-            if 2 * cw > w:
-                cw = w
-        budget = n_layers * (w + (cw if cw < w else 0))
-        chunk = int(max(1, min(sel.size, opts.chunk_elements // budget)))
-        n_chunks = -(-sel.size // chunk)
-        pad = n_chunks * chunk - sel.size
-        line = np.concatenate([sel, np.zeros(pad, int)])
-        st = np.clip(lo[line], 0, n_wl - w)
-        cs = np.clip(core_lo[line] - 1, 0, n_wl - cw) if cw < w else st
-        h = np.concatenate([hw_cm[sel], -np.ones(pad)])
-        out["idx"].append(jnp.asarray(line.reshape(n_chunks, chunk), jnp.int32))
-        out["start"].append(jnp.asarray(st.reshape(n_chunks, chunk), jnp.int32))
-        out["cstart"].append(jnp.asarray(cs.reshape(n_chunks, chunk), jnp.int32))
-        out["hw"].append(jnp.asarray(h.reshape(n_chunks, chunk)))
-        out["w"].append(w)
-        out["cw"].append(cw)
-    return LineWindows(tuple(out["idx"]), tuple(out["start"]), tuple(out["hw"]),
-                       tuple(out["cstart"]), jnp.asarray(np.where(keep, hw_cm, 0.0)),
-                       tuple(out["w"]), tuple(out["cw"]), n_wl)
+    keep = (hi > lo) & (hw_cm > 0)
+    idx = np.flatnonzero(keep)
+    lo, hi = lo[idx], hi[idx]
+    if core_cm is None:
+        clo, chi = lo, hi
+    else:  # core: |lambda - lambda_0| <= core; wings: beyond it, on either side
+        clo = np.clip(np.searchsorted(wl_cm, lam0_cm[idx] - core_cm[idx], side="left"), lo, hi)
+        chi = np.clip(np.searchsorted(wl_cm, lam0_cm[idx] + core_cm[idx], side="right"), clo, hi)
+    runs = {"core": (idx, clo, chi - clo),
+            "wing": (np.concatenate([idx, idx]), np.concatenate([lo, chi]),
+                     np.concatenate([clo - lo, hi - chi]))}
+    packed = []
+    for (line, st, ln), width in zip(runs.values(), row_widths, strict=True):
+        order = np.argsort(line, kind="stable")
+        line, st, ln = line[order], st[order], ln[order]
+        m = ln > 0
+        packed.append(_pack_rows(line[m], st[m], ln[m], width,
+                                 max(8, opts.chunk_elements // (n_layers * width))))
+    i32 = jnp.int32
+    arrays = [jnp.asarray(a, i32) for kind in packed for a in kind]
+    return LineWindows(*arrays, jnp.asarray(np.where(keep, hw_cm, 0.0)), n_wl, tuple(row_widths))
 
 
 def _as_grid(wavelengths) -> np.ndarray:
@@ -435,39 +452,34 @@ def line_absorption(
     fields = _line_fields(linelist)
     n_layers, n_wl = T.shape[0], wl_cm.shape[0]
     acc = jnp.zeros((n_layers, n_wl), dtype=wl_cm.dtype)
+    half = windows.line_half_width
 
-    for w, cw, idx, start, hw, cstart in zip(windows.sizes, windows.core_sizes,
-                                             windows.line_index, windows.start,
-                                             windows.half_width, windows.core_start, strict=True):
-        split = cw < w
+    for kind, fn, width in (("core", voigt_profile, windows.row_widths[0]),
+                            ("wing", _wing_profile, windows.row_widths[1])):
+        lines = getattr(windows, f"{kind}_lines")
+        if lines.shape[0] == 0:
+            continue
 
         @jax.checkpoint
-        def chunk_values(idx_c, start_c, hw_c, cstart_c, w=w, cw=cw, split=split):
-            sub = {k: v[idx_c] for k, v in fields.items()}
+        def chunk_values(lines_c, slot_c, start_c, count_c, fn=fn, width=width):
+            sub = {k: v[lines_c] for k, v in fields.items()}
             amp, sig, gam = _line_quantities(sub, T, ne, n_HI, state, vmic_cm, mass, charge)
-            lam0 = sub["wavelength"][:, None] * 1e-8
-            amp, sig, gam = amp[:, :, None], sig[:, :, None], gam[:, :, None]
-
-            def window(st, size, fn):
-                pix = st[:, None] + jnp.arange(size)[None, :]  # (c, size)
-                dx = wl_cm[pix] - lam0
-                inside = (jnp.abs(dx) <= hw_c[:, None])[:, None, :]
-                return pix, jnp.where(inside, amp * fn(dx[:, None, :], sig, gam), 0.0)
-
-            if not split:
-                return window(start_c, w, voigt_profile)
-            pix, vals = window(start_c, w, _wing_profile)
-            cpix, cvals = window(
-                cstart_c, cw, lambda x, s, g: voigt_profile(x, s, g) - _wing_profile(x, s, g))
-            return (jnp.concatenate([pix, cpix], axis=1),
-                    jnp.concatenate([vals, cvals], axis=2))
+            j = jnp.arange(width)
+            pix = jnp.minimum(start_c[:, None] + j[None, :], n_wl - 1)  # (rows, width)
+            lam0 = sub["wavelength"][slot_c] * 1e-8
+            dx = wl_cm[pix] - lam0[:, None]
+            ok = (j[None, :] < count_c[:, None]) & (jnp.abs(dx) <= half[lines_c][slot_c][:, None])
+            vals = amp[slot_c][:, :, None] * fn(dx[:, None, :], sig[slot_c][:, :, None],
+                                                gam[slot_c][:, :, None])  # (rows, layers, width)
+            return pix, jnp.where(ok[:, None, :], vals, 0.0)
 
         def body(a, xs, chunk_values=chunk_values):
             pix, vals = chunk_values(*xs)
             flat = jnp.transpose(vals, (1, 0, 2)).reshape(n_layers, -1)
             return a.at[:, pix.reshape(-1)].add(flat), None
 
-        acc, _ = jax.lax.scan(body, acc, (idx, start, hw, cstart))
+        xs = tuple(getattr(windows, f"{kind}_{f}") for f in ("lines", "slot", "start", "count"))
+        acc, _ = jax.lax.scan(body, acc, xs)
     return acc
 
 
