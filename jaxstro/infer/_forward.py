@@ -16,9 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-PARAMETERS = ("teff", "logg", "m_h", "alpha_m", "vmic", "vsini", "rv", "R")
+PARAMETERS = ("teff", "logg", "m_h", "alpha_m", "vmic", "vsini", "vmac", "rv", "R")
 DEFAULTS = {"teff": 5772.0, "logg": 4.44, "m_h": 0.0, "alpha_m": 0.0, "vmic": 1.0,
-            "vsini": 0.0, "rv": 0.0, "R": None}
+            "vsini": 0.0, "vmac": 0.0, "rv": 0.0, "R": None}
 _C_KMS = 299_792.458
 
 
@@ -38,6 +38,9 @@ class SynthForward(eqx.Module):
     rotation: bool = eqx.field(static=True)
     lsf_half_width: int = eqx.field(static=True)
     rot_half_width: int = eqx.field(static=True)
+    macro: bool = eqx.field(static=True, default=False)
+    mac_half_width: int = eqx.field(static=True, default=0)
+    line_windows: object = None
 
     def __call__(self, params: Mapping[str, Array]) -> Float[Array, " n_obs"]:
         from jaxstro.spectra import convolve_lsf, doppler_shift, rotational_broaden
@@ -49,9 +52,14 @@ class SynthForward(eqx.Module):
         atm = interpolate_atmosphere(self.grid, p["teff"], p["logg"], p["m_h"])
         a_x = format_abundances(p["m_h"], p["alpha_m"])
         wl = self.synth_wavelength
-        f = synthesize(atm, self.linelist, a_x, wl, vmic=p["vmic"]).normalized
+        f = synthesize(atm, self.linelist, a_x, wl, vmic=p["vmic"],
+                       line_windows=self.line_windows).normalized
         if self.rotation:
             f = rotational_broaden(wl, f, p["vsini"], half_width=self.rot_half_width)
+        if self.macro:
+            from jaxstro.spectra import macroturbulent_broaden
+
+            f = macroturbulent_broaden(wl, f, p["vmac"], half_width=self.mac_half_width)
         if p.get("R") is not None:
             f = convolve_lsf(wl, f, p["R"], half_width=self.lsf_half_width)
         return jnp.interp(self.wavelength, doppler_shift(wl, p["rv"]), f)
@@ -68,6 +76,8 @@ def make_synth_forward(
     max_rv: float = 300.0,
     max_vsini: float = 50.0,
     min_R: float = 1000.0,
+    max_vmac: float = 10.0,
+    plan_line_windows: bool = False,
 ) -> SynthForward:
     """Build a :class:`SynthForward` for observed wavelengths ``wavelength`` [Å, vacuum].
 
@@ -75,9 +85,15 @@ def make_synth_forward(
     broadening, with step ``synth_step`` [Å] (default: the finest observed pixel / 2). ``fixed``
     overrides :data:`DEFAULTS` for parameters that are not sampled; ``free`` names the parameters
     that will be sampled (needed to decide statically whether rotation/LSF are applied and to set
-    the convolution windows for the largest ``max_vsini`` and smallest ``min_R``). Without a line
-    list only the continuum is synthesised, so the normalised spectrum is flat: such a model
-    constrains nothing but the continuum shape -- pass ``linelist`` (``synth.lines``) for lines.
+    the convolution windows for the largest ``max_vsini``/``max_vmac`` and smallest ``min_R``;
+    ``vmac`` is radial-tangential macroturbulence, ``spectra.macroturbulent_broaden``).
+    ``plan_line_windows``: cut each line where its opacity falls below 1e-4 of the continuum in
+    the model at the ``fixed`` (Teff, logg, [M/H], vmic) (``synth.synthesize``'s concrete-input
+    default) and keep those windows for every parameter value -- much cheaper than the 5 Å
+    cut used under a trace, and accurate near the planning point (re-plan far from it).
+    Without a line list only the continuum is synthesised, so the normalised spectrum is flat:
+    such a model constrains nothing but the continuum shape -- pass ``linelist``
+    (``synth.lines``) for lines.
     The grid defaults to ``synth.atmosphere.load_atlas9_grid()`` (no [alpha/M] axis: [alpha/M]
     enters the abundances only).
     """
@@ -100,11 +116,24 @@ def make_synth_forward(
     fx = {**DEFAULTS, **(fixed or {})}
     step = float(synth_step or np.min(np.diff(wl)) / 2)
     # margin for Doppler shift and broadening kernels
-    margin = wl[-1] * (max_rv + max_vsini) / _C_KMS + 6 * wl[-1] / min_R / 2.3548
+    margin = wl[-1] * (max_rv + max_vsini + 4 * max_vmac) / _C_KMS + 6 * wl[-1] / min_R / 2.3548
     n = int(np.ceil((wl[-1] - wl[0] + 2 * margin) / step)) + 1
     synth_wl = wl[0] - margin + step * np.arange(n)
     rotation = "vsini" in free or float(fx["vsini"]) > 0
     rot_hw = int(np.ceil(wl[-1] * max_vsini / _C_KMS / step)) + 2
     lsf_hw = int(np.ceil(5 * wl[-1] / min_R / 2.3548 / step)) + 2
+    from jaxstro.spectra import macro_half_width
+
+    macro = "vmac" in free or float(fx["vmac"]) > 0
+    mac_hw = macro_half_width(synth_wl, max_vmac) if macro else 0
+    windows = None
+    if plan_line_windows and linelist is not None:
+        from jaxstro.synth.abundances import format_abundances
+        from jaxstro.synth.atmosphere import interpolate_atmosphere
+        from jaxstro.synth.synthesize import default_line_windows
+
+        atm = interpolate_atmosphere(grid, fx["teff"], fx["logg"], fx["m_h"])
+        windows = default_line_windows(atm, linelist, format_abundances(fx["m_h"], fx["alpha_m"]),
+                                       synth_wl, float(fx["vmic"]))
     return SynthForward(grid, linelist, jnp.asarray(wl), jnp.asarray(synth_wl), fx, rotation,
-                        lsf_hw, rot_hw)
+                        lsf_hw, rot_hw, macro, mac_hw, windows)
