@@ -50,6 +50,7 @@ def test_synth_forward_gradient_matches_finite_differences():
         assert float(grad[name]) == pytest.approx(fd, rel=2e-2, abs=1e-3 * abs(fd) + 1e-9), name
 
 
+@pytest.mark.slow
 @pytest.mark.needs_data
 def test_planned_line_windows_and_macroturbulence():
     """``plan_line_windows`` (strength-sized cuts at the fixed parameters, reused under trace)
