@@ -14,6 +14,16 @@ MAP (multi-start Adam, ``infer.find_map``), then a short NUTS run (``infer.run_n
     python -m benchmarks.infer_synth_sun [--quick]
 
 Writes ``benchmarks/results/infer_synth_sun[_quick].json``.
+
+Measured (2026-12-03, 2 cores shared, load ~10; no JSON stored yet): ``--quick --map-steps 100``
+(5196-5199 Å, 151 pixels, 435 lines, planned line windows): compile 115 s, value+grad 0.59 s;
+2-start Adam MAP after 100 steps (419 s): Teff 5454, logg 3.62, [M/H] -0.08, vmic 0.77,
+vmac 5.2 -- NOT converged and not within the issue's targets (a 3 Å window with one Fe II line
+does not pin logg; Adam needs more steps). The NUTS stage was stopped for time. The default
+window (5190-5200 Å, 501 pixels) compiled in 183 s with 5 Å line cuts (17 s per value+grad,
+before ``plan_line_windows``); it has not been run with planned windows. Next: a
+Levenberg-Marquardt MAP (as in ``synth.observe.fit_broadening``) and two or three windows
+(Fe II 5197.6, 5234.6; Mg b wings).
 """
 
 from __future__ import annotations
