@@ -13,7 +13,7 @@ Runners
     find_map (multi-start, vmapped), run_nuts (vectorised chains), MAPResult
     find_map_batch              MAP of many stars in one compiled call, sharded over devices
 One-call fits (MAP -> NUTS -> InferenceData + summary)
-    fit_cannon_labels, fit_spectrum, FitResult
+    fit_cannon_labels, fit_spectrum, FitResult, check_priors_in_grid (synth priors vs grid)
     run_fit_demo                the infer step of ``jaxstro demo`` (APOGEE Cannon-label fit)
 Output
     to_inference_data (arviz), summarize (astropy Table with r_hat / ESS and warnings),
@@ -21,7 +21,7 @@ Output
 """
 
 from ._demo import run_fit_demo
-from ._fit import FitResult, fit_cannon_labels, fit_spectrum
+from ._fit import FitResult, check_priors_in_grid, fit_cannon_labels, fit_spectrum
 from ._forward import PARAMETERS, SynthForward, make_synth_forward
 from ._models import (
     cannon_label_model,
@@ -40,7 +40,8 @@ from ._run import (
 )
 
 __all__ = [
-    "FitResult", "MAPResult", "PARAMETERS", "SynthForward", "cannon_label_model", "find_map",
+    "FitResult", "MAPResult", "PARAMETERS", "SynthForward", "cannon_label_model",
+    "check_priors_in_grid", "find_map",
     "find_map_batch", "make_synth_forward",
     "fit_cannon_labels", "fit_spectrum", "legendre_design", "marginal_continuum_loglike",
     "run_fit_demo", "run_nuts", "spectrum_model", "summarize", "to_inference_data",

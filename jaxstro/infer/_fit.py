@@ -44,6 +44,40 @@ def _range_warnings(summary, names, lo, hi, what: str) -> list[str]:
     return msgs
 
 
+_GRID_AXES = {"teff": ("teff", "Teff"), "logg": ("logg", "logg"), "m_h": ("m_h", "[M/H]")}
+
+
+def check_priors_in_grid(forward, priors: Mapping) -> None:
+    """ValueError if a prior on Teff, logg or [M/H] (or a fixed value of one) reaches outside the
+    atmosphere grid of a :class:`SynthForward` ``forward`` (other forward models: no check).
+
+    Inside a sampler an off-grid draw would stop the run with ``interpolate_atmosphere``'s
+    runtime error; this says so before anything is compiled. Priors without a bounded support
+    (e.g. ``Normal``) are rejected too: give ``Uniform``/``TruncatedNormal`` within the grid.
+    """
+    grid = getattr(forward, "grid", None)
+    if grid is None or not hasattr(grid, "teff"):
+        return
+    for name, (attr, label) in _GRID_AXES.items():
+        ax = np.asarray(getattr(grid, attr))
+        lo_g, hi_g = float(ax[0]), float(ax[-1])
+        if name in priors:
+            sup = priors[name].support
+            lo = float(np.asarray(getattr(sup, "lower_bound", -np.inf)))
+            hi = float(np.asarray(getattr(sup, "upper_bound", np.inf)))
+            what = f"the prior on {name} has support [{lo:.6g}, {hi:.6g}]"
+        else:
+            v = getattr(forward, "fixed", {}).get(name)
+            if v is None:
+                continue
+            lo = hi = float(v)
+            what = f"the fixed {name} = {lo:.6g}"
+        if not (lo_g <= lo and hi <= hi_g):
+            raise ValueError(f"{what}, outside the {getattr(grid, 'name', 'atmosphere')} grid's "
+                             f"{label} range [{lo_g:.6g}, {hi_g:.6g}]: bound the prior within "
+                             "the grid (off-grid atmospheres cannot be interpolated)")
+
+
 def fit_cannon_labels(
     cannon,
     flux: Float[Array, " n_pixels"],
@@ -99,9 +133,14 @@ def fit_spectrum(
     progress_bar: bool = False,
 ) -> FitResult:
     """Posterior of ``forward``'s parameters for one observed spectrum (:func:`spectrum_model`
-    with the continuum polynomial marginalised): multi-start MAP -> NUTS -> summary."""
+    with the continuum polynomial marginalised): multi-start MAP -> NUTS -> summary.
+
+    For a :class:`SynthForward`, priors on Teff/logg/[M/H] must lie within its atmosphere grid
+    (:func:`check_priors_in_grid`). The summary's warnings list r_hat > 1.01, low ESS and
+    divergent transitions."""
     flux, ivar = jnp.asarray(flux, dtype=float), jnp.asarray(ivar, dtype=float)
     _check_data(flux, ivar, wavelength=wavelength, what="fit_spectrum")
+    check_priors_in_grid(forward, priors)
     k_map, k_nuts = jax.random.split(key)
     args = (forward, flux, ivar, priors)
     kw = {"wavelength": None if wavelength is None else jnp.asarray(wavelength),

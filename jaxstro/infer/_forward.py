@@ -126,6 +126,17 @@ def make_synth_forward(
 
     macro = "vmac" in free or float(fx["vmac"]) > 0
     mac_hw = macro_half_width(synth_wl, max_vmac) if macro else 0
+    if linelist is not None:
+        lw = np.asarray(linelist.wavelength)
+        n_in = int(np.sum((lw >= synth_wl[0] - 5.0) & (lw <= synth_wl[-1] + 5.0)))
+        if n_in == 0:
+            import warnings
+
+            warnings.warn(f"make_synth_forward: the line list has no lines within 5 Å of "
+                          f"{synth_wl[0]:.2f}-{synth_wl[-1]:.2f} Å (its range: "
+                          f"{lw.min() if lw.size else np.nan:.2f}-"
+                          f"{lw.max() if lw.size else np.nan:.2f} Å): the normalised model "
+                          "is flat and constrains nothing", stacklevel=2)
     windows = None
     if plan_line_windows and linelist is not None:
         from jaxstro.synth.abundances import format_abundances

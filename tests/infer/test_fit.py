@@ -108,3 +108,50 @@ def test_find_map_batch_reports_bad_star(tiny_cannon, rng):
     with pytest.raises(ValueError, match=r"no valid pixels.*\(stars \[1\]\)"):
         infer.find_map_batch(infer.cannon_label_model, tiny_cannon, flux, ivar,
                              key=jax.random.key(0))
+
+
+@pytest.mark.needs_data
+def test_synth_priors_outside_atmosphere_grid_raise():
+    fw = infer.make_synth_forward(np.linspace(5000.0, 5001.0, 10), free=("teff", "logg"))
+    t_lo, t_hi = float(fw.grid.teff[0]), float(fw.grid.teff[-1])
+    g_hi = float(fw.grid.logg[-1])
+    inside = {"teff": dist.Uniform(t_lo + 100, t_lo + 1000), "logg": dist.Uniform(3.0, g_hi)}
+    infer.check_priors_in_grid(fw, inside)  # no error
+    with pytest.raises(ValueError, match=r"prior on teff .* outside the .* grid's Teff range"):
+        infer.check_priors_in_grid(fw, {**inside, "teff": dist.Uniform(t_lo - 100, t_lo + 500)})
+    with pytest.raises(ValueError, match="prior on logg"):
+        infer.check_priors_in_grid(fw, {**inside, "logg": dist.Normal(4.0, 0.5)})  # unbounded
+    off = infer.make_synth_forward(np.linspace(5000.0, 5001.0, 10), free=("teff",),
+                                   fixed={"m_h": 5.0})
+    with pytest.raises(ValueError, match=r"fixed m_h = 5"):
+        infer.check_priors_in_grid(off, {"teff": dist.Uniform(t_lo + 100, t_lo + 1000)})
+    # fit_spectrum checks before compiling anything
+    flux, ivar = jnp.ones(10), jnp.full(10, 1e4)
+    with pytest.raises(ValueError, match="prior on teff"):
+        infer.fit_spectrum(fw, flux, ivar, {"teff": dist.Uniform(t_lo - 100, t_hi)},
+                           key=jax.random.key(0))
+    # other forward models are not checked
+    infer.check_priors_in_grid(lambda p: flux, {"teff": dist.Normal(0.0, 1.0)})
+
+
+@pytest.mark.needs_data
+def test_synth_forward_warns_when_linelist_misses_the_range():
+    from jaxstro.synth.lines import make_linelist
+
+    lines = make_linelist([6000.0], [-1.0], ["Fe I"], [2.2])
+    with pytest.warns(UserWarning, match="no lines within 5 Å"):
+        infer.make_synth_forward(np.linspace(5000.0, 5010.0, 20), linelist=lines)
+
+
+def test_summarize_warns_on_divergences_and_rhat():
+    import arviz as az
+
+    r = np.random.default_rng(1)
+    # two chains stuck at different values: r_hat >> 1.01; three divergent transitions
+    a = np.stack([r.normal(0.0, 1.0, 200), r.normal(5.0, 1.0, 200)])
+    div = np.zeros((2, 200), bool)
+    div[0, [3, 50, 120]] = True
+    idata = az.from_dict(posterior={"a": a}, sample_stats={"diverging": div})
+    w = infer.summarize(idata).meta["warnings"]
+    assert "3 divergent transitions" in w
+    assert any(m.startswith("a: r_hat") for m in w)
