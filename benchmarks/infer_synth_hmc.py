@@ -28,6 +28,17 @@ sqrt(0.68 * 0.32 / n). ``--full`` sets the acceptance-size run meant for a GPU (
     python -m benchmarks.infer_synth_hmc coverage [--stars 8 --full]
 
 Writes ``benchmarks/results/infer_synth_hmc.json`` / ``infer_synth_hmc_coverage.json``.
+
+Measured (2026-12-04, 2 shared cores, load 4-9; ``speed --warmup 20 --samples 40``, 1 chain):
+value+grad of the potential 6.0 s (1.29 s on the quiet machine, 7 synthesis parameters), compile
+157 s; LM MAP from the offset start in 8 steps, 284 s including its compile (Korg: 172 s, 4
+parameters), MAP within 11 K / 0.02 / 0.007 dex / 0.003 km/s (vmic) / 0.015 km/s (rv) of the
+truth. The NUTS part FAILED: the chain did not move after warmup (posterior sd 0 for every
+parameter, 1 leapfrog step per draw), so the recorded ESS (40 = the draw count) and ESS/s are
+meaningless -- the step size adapted in 20 warmup steps is unusable; rerun with a longer warmup
+(and check ``sd > 0``). The coverage run was not completed: the 8-star, 80-px joint value+grad
+took 6.6 s (0.8 s per star-gradient) under load, i.e. ~20 s per gradient for the 24-star
+acceptance run and ~4 days for 4 chains x 1000 iterations x ~16 leapfrog steps on this CPU.
 """
 
 from __future__ import annotations
@@ -178,7 +189,11 @@ def speed(args):
                       "map": p_map[k], "mean": float(s.mean()), "sd": float(s.std(ddof=1)),
                       "ess_bulk": ess_all[k][0]})
     n_div = int(np.sum(extra["diverging"]))
+    stuck = any(r["sd"] == 0.0 for r in table)
+    if stuck:  # a chain that never moved: its "ESS" is the draw count, not a measurement
+        print("WARNING: chain did not move (posterior sd 0): ESS/s is not valid", flush=True)
     summary = {
+        "chain_stuck": stuck,
         "n_pixels": int(wl.size), "n_lines": len(ll), "n_synth": int(fw.synth_wavelength.size),
         "n_free": 10, "R": 50_000.0, "snr": SNR, "chains": args.chains,
         "num_warmup": args.warmup, "num_samples": args.samples,
