@@ -21,7 +21,8 @@ of energy h nu below the ionisation edge of level n can still ionise it ("dissol
 states) with probability D = 1 - w(n*) / w(n), n* = (1/n^2 - h nu / Ry)^(-1/2) (Daeppen,
 Anderson & Mihalas 1987; HHL94 eq. 2.6). This smooths the H I bound-free series limits over the
 crowded high series members. The same prescription is used by Turbospectrum (hbop.f, Barklem &
-Eriksson 2003) and Korg (Wheeler et al. 2023).
+Eriksson 2003) and Korg (Wheeler et al. 2023). ``lines.hydrogen.occupation_probability`` (the
+upper-level factor of the H I lines) calls this module: one implementation for lines and continuum.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import jax.numpy as jnp
 A0 = 5.29177210903e-9  # Bohr radius [cm]
 
 
-def log_hydrogen_occupation(n_eff, T, ne, n_HI, n_HeI):
+def log_hydrogen_occupation(n_eff, T, ne, n_HI, n_HeI=0.0):
     """ln w of an H level with (effective) principal quantum number ``n_eff`` >= 1 at
     temperature ``T`` [K], electron density ``ne`` and neutral H / He densities [cm^-3] (arrays
     broadcast). Computed in logarithms so that ratios w(n*)/w(n) and their derivatives stay finite
@@ -53,6 +54,6 @@ def log_hydrogen_occupation(n_eff, T, ne, n_HI, n_HeI):
     return ln_w_neutral + ln_w_charged
 
 
-def hydrogen_occupation(n_eff, T, ne, n_HI, n_HeI):
+def hydrogen_occupation(n_eff, T, ne, n_HI, n_HeI=0.0):
     """Occupation probability w (see ``log_hydrogen_occupation``)."""
     return jnp.exp(log_hydrogen_occupation(n_eff, T, ne, n_HI, n_HeI))

@@ -88,7 +88,6 @@ SIGMA_LINE = np.pi * E_ESU**2 / (M_E * C_CGS)  # cm^2 s^-1
 FINE_STRUCTURE = 7.2973525693e-3
 HOLTSMARK_F0 = 1.25e-9  # F_0 = 1.25e-9 n_e^(2/3) esu
 M_H = MASS_H_AMU * AMU
-BOHR_CM = 5.29177210903e-9
 LOG10_NE0, DLOG10_NE = 10.0, 0.5  # S&H density grid: 1e10 cm^-3 in steps of 0.5 dex
 # Barklem, Piskunov & O'Mara (2000) self-broadening cross sections: (lower, upper) -> (sigma, alpha)
 BPO2000 = {(2, 3): (1180.0, 0.677), (2, 4): (2320.0, 0.455), (2, 5): (4208.0, 0.380)}
@@ -283,20 +282,14 @@ def occupation_probability(
 ) -> Array:
     """Occupation probability of the hydrogen level with principal quantum number ``n`` against
     neutral (H I, He I ground state: hard spheres) and charged perturbers (Hubeny, Hummer & Lanz
-    1994 fit); see the module docstring. Broadcasts; densities [cm^-3], T [K]."""
-    n = jnp.asarray(n, float)
-    n2 = n * n
-    r = BOHR_CM * jnp.sqrt(2.5 * n2 * n2 + 0.5 * n2)
-    neutral = (jnp.asarray(n_HI) * (r + 1.73 * BOHR_CM) ** 3
-               + jnp.asarray(n_HeI) * (r + 1.02 * BOHR_CM) ** 3)
-    w_neutral = jnp.exp(-4.0 * np.pi / 3.0 * neutral)
-    ne = jnp.maximum(jnp.asarray(ne, float), 1.0)
-    K = jnp.where(n > 3, 16.0 / 3.0 * n / (n + 1.0) ** 2, 1.0)
-    a = 0.09 * ne ** (1.0 / 6.0) / jnp.sqrt(jnp.asarray(T, float))
-    x = (1.0 + a) ** 3.15
-    beta = 8.3e14 * ne ** (-2.0 / 3.0) * K / (n2 * n2)
-    f = 0.1402 * x * beta**3 / (1.0 + 0.1285 * x * beta**1.5)
-    return w_neutral * f / (1.0 + f)
+    1994 fit); see the module docstring. Broadcasts; densities [cm^-3], T [K]. The one
+    implementation is ``continuum.occupation.log_hydrogen_occupation`` (computed in logarithms,
+    shared with the H I bound-free level dissolution)."""
+    from ..continuum.occupation import hydrogen_occupation
+
+    return hydrogen_occupation(jnp.asarray(n, float), jnp.asarray(T, float),
+                               jnp.asarray(ne, float), jnp.asarray(n_HI, float),
+                               jnp.asarray(n_HeI, float))
 
 
 def _area_x(lnx, col):
