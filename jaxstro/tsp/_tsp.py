@@ -36,6 +36,8 @@ class TSPConfig(eqx.Module):
     Attributes:
         k: neighbours. q: subspace dimension (q < k). pca: :class:`GramEigh` or
         :class:`RandomizedPCA`. block_size: reference spectra per kNN distance block.
+        search_dtype: dtype of the kNN candidate search (float32 default; candidates are then
+        re-ranked exactly in the input dtype, see :func:`knn`; None = input dtype throughout).
         batch_size: targets whose k x n_pix neighbour stacks are in memory at once.
         min_pixels: fewest usable (ivar > 0) unmasked pixels for a target to be fitted.
         include_prediction_variance: add the prediction variance to the residual variance in the
@@ -45,7 +47,8 @@ class TSPConfig(eqx.Module):
     k: int = eqx.field(static=True, default=1000)
     q: int = eqx.field(static=True, default=50)
     pca: PCAMethod = GramEigh()
-    block_size: int = eqx.field(static=True, default=4096)
+    block_size: int = eqx.field(static=True, default=32768)
+    search_dtype: str | None = eqx.field(static=True, default="float32")
     batch_size: int = eqx.field(static=True, default=8)
     min_pixels: int = eqx.field(static=True, default=100)
     include_prediction_variance: bool = eqx.field(static=True, default=False)
@@ -142,6 +145,7 @@ def tsp_batch(
         reference_ids=reference_ids,
         reference_valid=reference_valid,
         block_size=config.block_size,
+        search_dtype=config.search_dtype,
     )
     few = ~jnp.all(idx >= 0, axis=1)
     idx = jnp.where(idx >= 0, idx, jnp.maximum(idx[:, :1], 0))  # repeat a valid slot; flagged

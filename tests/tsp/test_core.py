@@ -156,6 +156,47 @@ def test_knn_block_size_invariant(rng, block):
     np.testing.assert_array_equal(i, i_ref)
 
 
+def test_knn_float32_search_is_exact_with_near_ties(rng):
+    """The float32 candidate search + float64 re-ranking returns exactly the neighbours (indices,
+    order) and float64 distances of a brute-force numpy float64 search with a stable sort.
+
+    Target 0 has a cluster of 12 references whose squared distances differ by 1e-9 relative (far
+    below float32 resolution) straddling rank k, one of them duplicated exactly (a tie at rank k,
+    which must go to the lower index), 20 clearly closer and 200 clearly farther references, and
+    large values in the masked pixels (which must not count). Target 1 is a generic spectrum.
+    (With ``margin=0`` the float32 search alone gets 4 of the 52 slots wrong here.)
+    """
+    n = N_PIX
+    use = np.ones(n, bool)
+    use[50:70] = False
+    t = 1.0 + 0.1 * rng.standard_normal(n)
+    D = 0.01
+
+    def at(d2):  # a reference at squared distance d2 from t over the used pixels
+        v = rng.standard_normal(n) * use
+        r = t + np.sqrt(d2) * v / np.linalg.norm(v)
+        r[~use] = 5.0 * rng.standard_normal((~use).sum())
+        return r
+
+    rows = [at(D * u) for u in rng.uniform(0.3, 0.8, 20)]
+    rows += [at(D * (1 + j * 1e-9)) for j in range(12)]
+    rows.append(rows[20 + 5].copy())  # exact duplicate of the 6th cluster member: tie at rank k
+    rows += [at(D * u) for u in rng.uniform(2.0, 4.0, 200)]
+    ref = np.stack(rows)
+    perm = rng.permutation(len(ref))
+    ref = ref[perm]
+    targets = np.stack([t, ref[3] + 0.05 * rng.standard_normal(n)])
+    k = 26  # 20 close + 6 of the cluster: rank k is the duplicated member
+    d2_np = np.sum((ref[:, use][None] - targets[:, None, use]) ** 2, axis=2)
+    order_np = np.argsort(d2_np, axis=1, kind="stable")[:, :k]
+    dup = np.flatnonzero(np.all(ref == ref[order_np[0, -1]], axis=1))
+    assert len(dup) == 2 and order_np[0, -1] == dup.min()  # the tie is really at rank k
+    for kw in ({}, {"search_dtype": "float64"}, {"block_size": 37}):
+        d2, idx = knn(jnp.asarray(targets), jnp.asarray(ref), k, use=use, **kw)
+        np.testing.assert_array_equal(idx, order_np)
+        np.testing.assert_allclose(d2, np.take_along_axis(d2_np, order_np, 1), rtol=1e-12)
+
+
 def test_knn_per_target_pixel_mask_equals_shared(rng):
     wl, ref = _dataset(rng, 100)
     t = ref[:5] + 0.02 * rng.standard_normal((5, N_PIX))
@@ -167,14 +208,20 @@ def test_knn_per_target_pixel_mask_equals_shared(rng):
     np.testing.assert_array_equal(i1, i2)
 
 
-def test_randomized_pca_matches_exact(rng):
+@pytest.mark.parametrize("sketch_dtype", [None, "float32"])
+def test_randomized_pca_matches_exact(rng, sketch_dtype):
     """Randomized subspace iteration spans the same top-q space on a spectrum set with a clear
     eigen-gap: predictions agree to 1e-6 of the flux (a tolerance set by the power-iteration error
-    (lambda_{q+p}/lambda_q)^(2 n_iter + 1), here far below the 3e-3 noise)."""
+    (lambda_{q+p}/lambda_q)^(2 n_iter + 1), here far below the 3e-3 noise). With a float32 sketch
+    the Rayleigh-Ritz step is still float64: the eigenspectra are orthonormal to 1e-12."""
     wl, ref = _dataset(rng, 200, noise=1e-4)
     nb = jnp.asarray(ref[:80])
     m1, e1, l1 = local_basis(nb, 4, GramEigh())
-    m2, e2, l2 = local_basis(nb, 4, RandomizedPCA(oversample=10, n_iter=3))
+    m2, e2, l2 = local_basis(
+        nb, 4, RandomizedPCA(oversample=10, n_iter=3, sketch_dtype=sketch_dtype)
+    )
+    assert e2.dtype == jnp.float64
+    np.testing.assert_allclose(e2 @ e2.T, np.eye(4), atol=1e-12)
     np.testing.assert_allclose(l2, l1, rtol=1e-6)
     w = jnp.ones(N_PIX)
     w = w.at[100:110].set(0.0)
