@@ -37,6 +37,41 @@ def _ges_linelist():
     return read_linelist(locate("gaiaeso_linelist"), abo_tables=br.load_abo_tables())
 
 
+def _galah_linelist():
+    from jaxstro.data import locate
+    from jaxstro.synth.lines import read_linelist
+
+    return read_linelist(locate("galah_dr3_linelist"))
+
+
+LINELISTS = {"ges": _ges_linelist, "galah": _galah_linelist}
+
+
+def _line_offsets(wo, fo, model, min_depth=0.25, half=0.06):
+    """Centre offsets (observed - model, km/s) of isolated model lines deeper than ``min_depth``:
+    parabola through the 3 pixels around each minimum of both spectra."""
+    d = 1.0 - model
+    i = np.flatnonzero((d[1:-1] > min_depth) & (d[1:-1] >= d[:-2]) & (d[1:-1] > d[2:])) + 1
+    out = []
+    step = wo[1] - wo[0]
+    k = int(round(half / step))
+    for j in i:
+        if j < k + 1 or j > wo.size - k - 2:
+            continue
+        seg_o = fo[j - k:j + k + 1]
+        jo = j - k + int(np.argmin(seg_o))
+        if abs(jo - j) >= k:
+            continue
+
+        def vertex(y, m):
+            a, b, c = y[m - 1], y[m], y[m + 1]
+            den = a - 2 * b + c
+            return wo[m] + (0.5 * (a - c) / den * step if den != 0 else 0.0)
+
+        out.append((wo[j], (vertex(fo, jo) - vertex(model, j)) / wo[j] * 299_792.458))
+    return np.array(out).reshape(-1, 2)
+
+
 def compare_uves_sun(lo: float, hi: float, *, linelist=None, step: float = 0.01,
                      threshold: float = THRESHOLD) -> dict:
     """Synthesise the Sun over [lo, hi] Å (air), fit the observation layer to the UVES spectrum
@@ -76,9 +111,12 @@ def compare_uves_sun(lo: float, hi: float, *, linelist=None, step: float = 0.01,
     lgf, elo = np.asarray(ll_win.log_gf), np.asarray(ll_win.E_lower)
     for f in feats:
         near = np.flatnonzero(np.abs(lw - f["wavelength"]) <= 0.05)
-        near = near[np.argsort(-(lgf[near] - elo[near]))][:3]  # crude strength order at 5040/T~1
+        # crude strength order (theta = 5040/T ~ 1), atoms before molecules
+        mol = np.array([len(species[i].split()) == 1 for i in near], bool)
+        near = near[np.lexsort((-(lgf[near] - elo[near]), mol))][:3]
         f["ges_lines"] = [f"{species[i]} {lw[i]:.3f} loggf {lgf[i]:+.2f} E {elo[i]:.2f}"
                           for i in near]
+    offs = _line_offsets(wo, fo, model)
     r = fo - model
     masked = np.ones(wo.size, bool)
     for f in feats:
@@ -93,6 +131,12 @@ def compare_uves_sun(lo: float, hi: float, *, linelist=None, step: float = 0.01,
         "n_missing": sum(f["kind"] == "missing" for f in feats),
         "n_too_weak": sum(f["kind"] == "too weak" for f in feats),
         "n_too_strong": sum(f["kind"] == "too strong" for f in feats),
+        "n_offset_lines": int(len(offs)),
+        "line_offset_median_kms": float(np.median(offs[:, 1])) if len(offs) else None,
+        "line_offset_mad_kms": float(1.4826 * np.median(np.abs(offs[:, 1] - np.median(
+            offs[:, 1])))) if len(offs) else None,
+        "line_offset_slope_kms_per_100A": float(np.polyfit(offs[:, 0], offs[:, 1], 1)[0] * 100)
+        if len(offs) > 2 else None,
         "features": feats, "synth_s": t_synth, "fit_s": t_fit, "fit_steps": fit["n_steps"],
         "wavelength": wo, "observed": fo, "model": model,
     }
@@ -106,17 +150,23 @@ def main(argv=None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_WINDOW} Å only")
+    ap.add_argument("--linelist", choices=sorted(LINELISTS), default="ges")
+    ap.add_argument("--window", type=float, nargs=2, default=None, help="air Å")
     args = ap.parse_args(argv)
-    lo, hi = QUICK_WINDOW if args.quick else WINDOW
-    res = compare_uves_sun(lo, hi)
+    lo, hi = args.window or (QUICK_WINDOW if args.quick else WINDOW)
+    res = compare_uves_sun(lo, hi, linelist=LINELISTS[args.linelist]())
     summary = {k: v for k, v in res.items() if k not in ("wavelength", "observed", "model",
                                                           "features")}
     print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()})
     rows = [{"wavelength_air": f["wavelength"], "residual": f["residual"], "kind": f["kind"],
              "model_depth": f["model_depth"], "ges": "; ".join(f["ges_lines"][:2]) or "-"}
             for f in res["features"]]
-    record("synth_uves_sun_quick" if args.quick else "synth_uves_sun", rows, summary=summary,
-           model="MARCS sun.mod, Gaia-ESO lines + ABO tables, H lines, Grevesse+2007, "
+    name = "synth_uves_sun_quick" if args.quick else "synth_uves_sun"
+    if args.linelist != "ges" or args.window:
+        name = f"synth_uves_sun_{args.linelist}_{lo:.0f}_{hi:.0f}"
+    lname = {"ges": "Gaia-ESO lines + ABO tables", "galah": "GALAH DR3 lines (Korg HDF5)"}
+    record(name, rows, summary=summary, linelist=args.linelist,
+           model=f"MARCS sun.mod, {lname[args.linelist]}, H lines, Grevesse+2007, "
                  f"vmic {VMIC_SUN}, vsini {VSINI_SUN} fixed; R, vmac, rv, quadratic "
                  "continuum ratio fitted")
 

@@ -10,6 +10,8 @@ Forward model from jaxstro.synth
     make_synth_forward, SynthForward   (Teff, logg, [M/H], [alpha/M], vmic, vsini, RV, R) ->
                                        normalised spectrum on the observed wavelengths
 Runners
+    least_squares_fit           Levenberg-Marquardt MAP (flat priors in bounds) with multiple
+                                starts, feature clipping and formal errors
     find_map (multi-start, vmapped), run_nuts (vectorised chains), MAPResult
     find_map_batch              MAP of many stars in one compiled call, sharded over devices
 One-call fits (MAP -> NUTS -> InferenceData + summary)
@@ -23,6 +25,7 @@ Output
 from ._demo import run_fit_demo
 from ._fit import FitResult, check_priors_in_grid, fit_cannon_labels, fit_spectrum
 from ._forward import PARAMETERS, SynthForward, make_synth_forward
+from ._lsq import least_squares_fit
 from ._models import (
     cannon_label_model,
     legendre_design,
@@ -42,7 +45,7 @@ from ._run import (
 __all__ = [
     "FitResult", "MAPResult", "PARAMETERS", "SynthForward", "cannon_label_model",
     "check_priors_in_grid", "find_map",
-    "find_map_batch", "make_synth_forward",
+    "find_map_batch", "least_squares_fit", "make_synth_forward",
     "fit_cannon_labels", "fit_spectrum", "legendre_design", "marginal_continuum_loglike",
     "run_fit_demo", "run_nuts", "spectrum_model", "summarize", "to_inference_data",
     "trace_and_corner",

@@ -41,6 +41,7 @@ class SynthForward(eqx.Module):
     macro: bool = eqx.field(static=True, default=False)
     mac_half_width: int = eqx.field(static=True, default=0)
     line_windows: object = None
+    mixture: str = eqx.field(static=True, default="asplund2009")
 
     def __call__(self, params: Mapping[str, Array]) -> Float[Array, " n_obs"]:
         from jaxstro.spectra import convolve_lsf, doppler_shift, rotational_broaden
@@ -50,7 +51,7 @@ class SynthForward(eqx.Module):
 
         p = {**self.fixed, **params}
         atm = interpolate_atmosphere(self.grid, p["teff"], p["logg"], p["m_h"])
-        a_x = format_abundances(p["m_h"], p["alpha_m"])
+        a_x = format_abundances(p["m_h"], p["alpha_m"], mixture=self.mixture)
         wl = self.synth_wavelength
         f = synthesize(atm, self.linelist, a_x, wl, vmic=p["vmic"],
                        line_windows=self.line_windows).normalized
@@ -78,6 +79,7 @@ def make_synth_forward(
     min_R: float = 1000.0,
     max_vmac: float = 10.0,
     plan_line_windows: bool = False,
+    mixture: str = "asplund2009",
 ) -> SynthForward:
     """Build a :class:`SynthForward` for observed wavelengths ``wavelength`` [Å, vacuum].
 
@@ -94,6 +96,7 @@ def make_synth_forward(
     Without a line list only the continuum is synthesised, so the normalised spectrum is flat:
     such a model constrains nothing but the continuum shape -- pass ``linelist``
     (``synth.lines``) for lines.
+    ``mixture``: the solar abundances that [M/H] scales (``synth.abundances.solar_abundances``).
     The grid defaults to ``synth.atmosphere.load_atlas9_grid()`` (no [alpha/M] axis: [alpha/M]
     enters the abundances only).
     """
@@ -144,7 +147,8 @@ def make_synth_forward(
         from jaxstro.synth.synthesize import default_line_windows
 
         atm = interpolate_atmosphere(grid, fx["teff"], fx["logg"], fx["m_h"])
-        windows = default_line_windows(atm, linelist, format_abundances(fx["m_h"], fx["alpha_m"]),
+        windows = default_line_windows(atm, linelist, format_abundances(fx["m_h"], fx["alpha_m"],
+                                                                          mixture=mixture),
                                        synth_wl, float(fx["vmic"]))
     return SynthForward(grid, linelist, jnp.asarray(wl), jnp.asarray(synth_wl), fx, rotation,
-                        lsf_hw, rot_hw, macro, mac_hw, windows)
+                        lsf_hw, rot_hw, macro, mac_hw, windows, mixture)
