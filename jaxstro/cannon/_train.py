@@ -19,8 +19,6 @@ For a pixel with fluxes ``f_n``, inverse variances ``ivar_n`` and design matrix 
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -40,7 +38,10 @@ class TrainOptions(eqx.Module):
         fixed_scatter: the scatter used when ``fit_scatter`` is False.
         scatter_max: upper bound of s; None: per pixel ``2 * std(flux)`` of the valid training
             fluxes (the ML s cannot exceed the spread of the data about a constant).
-        scatter_rtol: bisection stops at ``scatter_max * scatter_rtol``.
+        scatter_rtol: the root search stops when a step changes ``c + s^2`` (``c`` the pixel's
+            mean noise variance) by less than this relative amount.
+        scatter_max_iter: at most this many likelihood evaluations per pixel (each one is a
+            matrix product over all stars); pixels not converged by then keep the last iterate.
         l1: L1 regularisation strength (0: none).
         l1_iterations: reweighting iterations for the L1 solve.
         pixel_batch: train this many pixels at a time (``lax.map``), None: all at once.
@@ -50,13 +51,10 @@ class TrainOptions(eqx.Module):
     fixed_scatter: float = eqx.field(static=True, default=0.0)
     scatter_max: float | None = eqx.field(static=True, default=None)
     scatter_rtol: float = eqx.field(static=True, default=1e-10)
+    scatter_max_iter: int = eqx.field(static=True, default=60)
     l1: float = eqx.field(static=True, default=0.0)
     l1_iterations: int = eqx.field(static=True, default=40)
     pixel_batch: int | None = eqx.field(static=True, default=None)
-
-    @property
-    def n_bisect(self) -> int:
-        return int(math.ceil(math.log2(1.0 / self.scatter_rtol)))
 
 
 def _solve_normal(M, b, term_mask, l1_diag=None):
@@ -80,76 +78,157 @@ def _solve_normal(M, b, term_mask, l1_diag=None):
     return jnp.where(term_mask & ok, d * y, 0.0)
 
 
-def _pixel_fit(A, P, f, iv, term_mask, s_hi, s_fixed, opts: TrainOptions):
-    """theta, s, ln L for one pixel. ``A`` (n, t), ``P`` (n, t, t) outer products.
+def product_monomials(exponents) -> tuple[np.ndarray, np.ndarray]:
+    """Unique products of pairs of terms.
 
-    ``s_fixed`` NaN: fit s in ``[0, s_hi]``; otherwise use it (a traced switch, so fixed-s and
-    fitted-s training share one compiled function).
+    Returns ``(pairs, index)``: ``pairs`` ``(K, 2)`` one representative term pair ``(i, j)`` per
+    distinct monomial ``term_i * term_j``, and ``index`` ``(t, t)`` the monomial of each pair. A
+    quadratic model in 3 labels has 10 terms but only 35 distinct products (all monomials of
+    degree <= 4), not 55 or 100, so ``A^T W A`` for every pixel is one matrix product with K
+    columns.
     """
-    valid = iv > 0
+    E = np.asarray(exponents, dtype=int)
+    t = E.shape[0]
+    seen: dict[tuple[int, ...], int] = {}
+    pairs = []
+    index = np.zeros((t, t), dtype=np.int32)
+    for i in range(t):
+        for j in range(t):
+            key = tuple((E[i] + E[j]).tolist())
+            if key not in seen:
+                seen[key] = len(seen)
+                pairs.append((i, j))
+            index[i, j] = seen[key]
+    return np.asarray(pairs, dtype=np.int32), index
+
+
+def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions,
+                with_lnl: bool):
+    """theta, s (and ln L) for a block of pixels, batched: ``flux``/``ivar`` are (n_stars, p).
+
+    At a trial ``s^2`` per pixel all normal equations come from two matrix products over the
+    stars, ``W^T Mon`` (the distinct term products) and ``(W f)^T A``, then a batched Cholesky
+    solve. The ML scatter is the root of ``kappa(s^2) = ln sum w^2 r^2 - ln sum w`` (same sign as
+    d lnL / d s^2, by the envelope theorem), found by safeguarded Newton steps in
+    ``y = ln(c + s^2)``: for equal noise kappa is linear in y and one step is exact. The slope
+    uses ``d/ds^2 sum w^2 r^2 = -2 sum w^3 r^2`` and drops the theta(s) term
+    ``2 q' M^-1 q`` with ``q = sum w^2 r a`` (zero for equal noise: the WLS residuals are
+    w-orthogonal to the terms), so each evaluation costs the two matrix products plus one for
+    the residuals. The bracket ``[lo, hi]`` on the sign of kappa is kept; a Newton step that
+    leaves it is replaced by bisection in y. If ``kappa(0) <= 0`` the optimum is s = 0.
+    """
+    valid = ivar > 0
+    var = jnp.where(valid, 1.0 / jnp.where(valid, ivar, 1.0), jnp.inf)  # sigma^2; w = 1/(var+s^2)
+    n_valid = jnp.sum(valid, axis=0)
+    c = jnp.maximum(n_valid, 1) / jnp.maximum(jnp.sum(ivar, axis=0), 1e-300)  # mean variance
+    Mon = A[:, pairs[:, 0]] * A[:, pairs[:, 1]]  # (n, K)
     l1 = opts.l1
+    solve = jax.vmap(_solve_normal)
 
-    def weights(s2):
-        return jnp.where(valid, iv / (1.0 + iv * s2), 0.0)
-
-    def theta_at(s2):
-        w = weights(s2)
-        M = jnp.einsum("n,nij->ij", w, P)
-        b = A.T @ (w * f)
-        theta = _solve_normal(M, b, term_mask)
+    def evaluate(s2):
+        W = 1.0 / (var + s2[None, :])  # 0 where ivar = 0
+        G = (W.T @ Mon)[:, index]  # (p, t, t)
+        b = (W * flux).T @ A  # (p, t)
+        theta = solve(G, b, term_mask)
         if l1 > 0:
-            pen = jnp.ones_like(theta).at[0].set(0.0)  # the constant term is not penalised
+            pen = jnp.ones(A.shape[1], A.dtype).at[0].set(0.0)  # constant term unpenalised
 
             def irls(_, th):
-                return _solve_normal(M, b, term_mask, l1 * pen / jnp.maximum(jnp.abs(th), 1e-10))
+                return solve(G, b, term_mask, l1 * pen / jnp.maximum(jnp.abs(th), 1e-10))
 
             theta = jax.lax.fori_loop(0, opts.l1_iterations, irls, theta)
-        return theta
+        R = flux - A @ theta.T  # (n, p)
+        W2R2 = W * W * R * R
+        s1 = jnp.sum(W, axis=0)
+        q2 = jnp.sum(W2R2, axis=0)
+        q3 = jnp.sum(W2R2 * W, axis=0)
+        s2w = jnp.sum(W * W, axis=0)
+        chi2 = jnp.sum(W * R * R, axis=0)
+        return theta, s1, q2, q3, s2w, chi2
 
-    def dlnl_ds2(s):
-        s2 = s * s
-        th = theta_at(s2)
-        r = f - A @ th
-        w = weights(s2)
-        return jnp.sum(w * w * r * r - w)
+    fit = jnp.isnan(s_fixed) & opts.fit_scatter
+    x0 = jnp.where(fit, 0.0, jnp.where(jnp.isnan(s_fixed), opts.fixed_scatter, s_fixed) ** 2)
+    p, t = flux.shape[1], A.shape[1]
+    state0 = dict(
+        it=jnp.zeros((), jnp.int32), x=x0, lo=jnp.zeros_like(x0), hi=s_hi**2,
+        done=jnp.zeros(p, bool), theta=jnp.zeros((p, t), A.dtype), s2=x0,
+        chi2=jnp.zeros_like(x0),
+    )
 
-    if opts.fit_scatter:
-        g0 = dlnl_ds2(jnp.zeros((), f.dtype))
+    def cond(st):
+        return (st["it"] < opts.scatter_max_iter) & ~jnp.all(st["done"])
 
-        def step(_, lohi):
-            lo, hi = lohi
-            mid = 0.5 * (lo + hi)
-            up = dlnl_ds2(mid) > 0
-            return jnp.where(up, mid, lo), jnp.where(up, hi, mid)
+    def body(st):
+        x, lo, hi, done = st["x"], st["lo"], st["hi"], st["done"]
+        theta, s1, q2, q3, s2w, chi2 = evaluate(x)
+        tiny = jnp.finfo(x.dtype).tiny
+        kappa = jnp.log(jnp.maximum(q2, tiny)) - jnp.log(jnp.maximum(s1, tiny))
+        # d kappa / d y, y = ln(c + s^2)
+        slope = (s2w / jnp.maximum(s1, tiny) - 2.0 * q3 / jnp.maximum(q2, tiny)) * (c + x)
+        lo = jnp.where(kappa > 0, x, lo)
+        hi = jnp.where(kappa > 0, hi, x)
+        y = jnp.log(c + x)
+        y_newton = y - kappa / jnp.where(slope < 0, slope, -1.0)
+        y_lo, y_hi = jnp.log(c + lo), jnp.log(c + hi)
+        inside = (slope < 0) & (y_newton > y_lo) & (y_newton < y_hi)
+        y_new = jnp.where(inside, y_newton, 0.5 * (y_lo + y_hi))
+        x_new = jnp.clip(jnp.exp(y_new) - c, lo, hi)
+        at_zero = (x == 0) & (kappa <= 0)  # optimum on the boundary s = 0
+        conv = ~fit | at_zero | (jnp.abs(y_new - y) <= opts.scatter_rtol) | (hi - lo <= 0)
+        keep = ~done  # converged pixels keep their values
+        return dict(
+            it=st["it"] + 1,
+            x=jnp.where(keep & ~conv, x_new, x),
+            lo=lo, hi=hi, done=done | conv,
+            theta=jnp.where(keep[:, None], theta, st["theta"]),
+            s2=jnp.where(keep, x, st["s2"]),
+            chi2=jnp.where(keep, chi2, st["chi2"]),
+        )
 
-        lo, hi = jax.lax.fori_loop(0, opts.n_bisect, step, (jnp.zeros_like(s_hi), s_hi))
-        s = jnp.where(g0 > 0, 0.5 * (lo + hi), 0.0)
-        s = jnp.where(jnp.isnan(s_fixed), s, s_fixed)
+    st = jax.lax.while_loop(cond, body, state0)
+    s2 = st["s2"]
+    if with_lnl:
+        logw = jnp.sum(jnp.where(valid, -jnp.log(var + s2[None, :]), 0.0), axis=0)
+        lnl = -0.5 * (st["chi2"] - logw)
     else:
-        s = s_fixed
-    th = theta_at(s * s)
-    w = weights(s * s)
-    r = f - A @ th
-    lnl = -0.5 * jnp.sum(jnp.where(valid, w * r * r - jnp.log(jnp.where(valid, w, 1.0)), 0.0))
-    return th, s, lnl
+        lnl = jnp.full_like(s2, jnp.nan)
+    return st["theta"], jnp.sqrt(s2), lnl
 
 
 @eqx.filter_jit
-def _train_core(A, flux_t, ivar_t, term_mask, s_hi, s_fixed, opts: TrainOptions):
-    """Vmapped training over pixels. ``flux_t``/``ivar_t`` are (n_pixels, n_stars)."""
-    P = A[:, :, None] * A[:, None, :]
-    n_valid = jnp.sum(ivar_t > 0, axis=1)
+def _train_core(A, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions, exponents,
+                with_lnl: bool = True):
+    """Batched training over pixels. ``flux``/``ivar`` are (n_stars, n_pixels), as given."""
+    pairs, index = product_monomials(exponents)
+    pairs, index = jnp.asarray(pairs), jnp.asarray(index)
+    n_valid = jnp.sum(ivar > 0, axis=0)
     enough = n_valid >= jnp.sum(term_mask, axis=1)
-
-    def one(args):
-        f, iv, m, sh, sf = args
-        return _pixel_fit(A, P, f, iv, m, sh, sf, opts)
-
-    xs = (flux_t, ivar_t, term_mask, s_hi, s_fixed)
-    if opts.pixel_batch is None:
-        theta, s, lnl = jax.vmap(one)(xs)
+    n, p = flux.shape
+    pb = opts.pixel_batch
+    if pb is None or pb >= p:
+        theta, s, lnl = _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts,
+                                    with_lnl)
     else:
-        theta, s, lnl = jax.lax.map(one, xs, batch_size=opts.pixel_batch)
+        nb = -(-p // pb)
+        pad = nb * pb - p
+
+        def blocks(x, value, star_axis):
+            x = jnp.pad(x, [(0, 0)] * star_axis + [(0, pad)] + [(0, 0)] * (x.ndim - 1 - star_axis),
+                        constant_values=value)
+            if star_axis:  # (n, p) -> (nb, n, pb)
+                return x.reshape(n, nb, pb).transpose(1, 0, 2)
+            return x.reshape(nb, pb, *x.shape[1:])
+
+        xs = (blocks(flux, 0.0, 1), blocks(ivar, 0.0, 1), blocks(term_mask, True, 0),
+              blocks(s_hi, 1.0, 0), blocks(s_fixed, 0.0, 0))
+
+        def one(args):
+            f, iv, m, sh, sf = args
+            return _fit_pixels(A, pairs, index, f, iv, m, sh, sf, opts, with_lnl)
+
+        theta, s, lnl = jax.lax.map(one, xs)
+        theta = theta.reshape(nb * pb, -1)[:p]
+        s, lnl = s.reshape(-1)[:p], lnl.reshape(-1)[:p]
     const = jnp.zeros_like(theta[0]).at[0].set(1.0)
     theta = jnp.where(enough[:, None], theta, const)
     s = jnp.where(enough, s, jnp.inf)
@@ -241,8 +320,8 @@ def train(
     else:
         s_fixed = np.full(n_pix, np.nan)
     theta, s, lnl = _train_core(
-        A, jnp.asarray(flux.T), jnp.asarray(ivar.T), jnp.asarray(term_mask), jnp.asarray(s_hi),
-        jnp.asarray(s_fixed), options,
+        A, jnp.asarray(flux), jnp.asarray(ivar), jnp.asarray(term_mask), jnp.asarray(s_hi),
+        jnp.asarray(s_fixed), options, vec.exponents, return_log_likelihood,
     )
     lab_used = labels[used]
     model = CannonModel(
