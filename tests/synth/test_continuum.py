@@ -301,3 +301,81 @@ def test_h_i_level_dissolution(data):
     np.testing.assert_allclose(dense[0], sharp[0], rtol=0.02)
     assert np.all(np.isfinite(np.asarray(jax.grad(
         lambda t: h_i_bf(nu, t, nH, U, data.hydrogen_bf, 1e15, 1e16).sum())(T))))
+
+
+def test_h_i_bf_turbospectrum_treatment(data):
+    """``treatment="turbospectrum"`` (Turbospectrum v20.1's H I bound-free, see ``hydrogenic``):
+    (1) its Gaunt factors are the parabolae through hbop.f's three shortest-wavelength
+    Karzas-Latter points, extrapolated (documented values g_3(5000 Å) = 0.918, g_3(8206 Å) =
+    0.844, g_4(14588 Å) = 0.743); (2) in a thin, cool layer (w ~ 1, no dissolution) it equals an
+    independent sum: levels 4-6 (Kramers x those Gaunt factors) + the levels 16..n_max summed
+    one by one, n_max = sqrt(chi_H / Delta I) with Delta I = 4.98e-4 theta sqrt(P_e) eV (the
+    quasi-continuum is their integral; agreement 1 %); (3) it is below the default treatment red
+    of the Paschen limit; (4) gradients in T and n_e are finite and match central differences;
+    bad options raise."""
+    from jaxstro.synth.continuum._constants import h_eV
+    from jaxstro.synth.continuum.hydrogenic import (
+        _TS_GAUNT_COEFFS,
+        _TS_GAUNT_POINTS,
+        KRAMERS_BF,
+        h_i_bf,
+    )
+
+    def g_ts(n, wl):
+        c = _TS_GAUNT_COEFFS[n - 1]
+        x = np.log10(wl)
+        return 10 ** (c[0] + c[1] * x + c[2] * x * x)
+
+    for n, (lam, g) in enumerate(_TS_GAUNT_POINTS, start=1):
+        np.testing.assert_allclose(g_ts(n, np.asarray(lam)), g, rtol=1e-12)
+    np.testing.assert_allclose([g_ts(3, 5000.0), g_ts(3, 8206.0), g_ts(4, 14588.0)],
+                               [0.918, 0.844, 0.743], atol=1e-3)  # fmt: skip
+
+    T, ne, nH = 8000.0, 1e9, 1e14
+    U = float(data.partition_function("H I", T))
+    wl = np.array([10000.0, 12000.0, 14000.0])  # n = 4..6 above their edges, n <= 3 below
+    nu = c_cgs / (wl * 1e-8)
+    got = np.asarray(h_i_bf(jnp.asarray(nu), T, nH, U, data.hydrogen_bf, ne, 0.0,
+                            treatment="turbospectrum"))  # fmt: skip
+    kT = k_eV * T
+    stim = -np.expm1(-h_eV * nu / kT)
+    E = lambda n: RydbergH_eV * (1 - 1.0 / n**2)  # noqa: E731
+    nn = np.arange(1, 101)
+    Zw = np.sum(2 * nn**2 * np.exp(-E(nn) / kT))  # w ~ 1 in this thin layer
+    explicit = sum(2 * n**2 * np.exp(-E(n) / kT) * KRAMERS_BF * g_ts(n, wl) / (n**5 * nu**3)
+                   for n in range(4, 7)) * nH / Zw  # fmt: skip
+    dI = 4.98e-4 * (5040.0 / T) * np.sqrt(ne * k_cgs * T)
+    n_max = int(np.sqrt(RydbergH_eV / dI))
+    hi = np.arange(16, n_max + 1, dtype=float)
+    quasi = nH / U * np.sum(2 * hi**2 * np.exp(-E(hi) / kT) / hi**5) * KRAMERS_BF / nu**3
+    np.testing.assert_allclose(got, (explicit + quasi) * stim, rtol=0.01)
+    assert np.all(quasi > 0.01 * explicit)  # the quasi-continuum is tested, not negligible
+
+    # dense hot layer: Paschen/Brackett region well below the default treatment
+    T2, ne2, nH2 = 9000.0, 1e14, 1e16
+    U2 = float(data.partition_function("H I", T2))
+    nu2 = jnp.asarray(c_cgs / (np.array([5000.0, 10000.0, 15000.0]) * 1e-8))
+    ts = np.asarray(h_i_bf(nu2, T2, nH2, U2, data.hydrogen_bf, ne2, 1e15,
+                           treatment="turbospectrum"))  # fmt: skip
+    default = np.asarray(h_i_bf(nu2, T2, nH2, U2, data.hydrogen_bf, ne2, 1e15))
+    r = ts / default
+    assert 0.85 < r[0] < 0.97 and 0.6 < r[1] < 0.8 and 0.6 < r[2] < 0.8
+
+    def f(p):
+        return jnp.sum(jnp.log(h_i_bf(nu2, p[0], nH2, U2, data.hydrogen_bf, jnp.exp(p[1]), 1e15,
+                                      treatment="turbospectrum")))  # fmt: skip
+
+    p0 = jnp.asarray([T2, np.log(ne2)])
+    g = np.asarray(jax.grad(f)(p0))
+    assert np.all(np.isfinite(g))
+    for k, h in ((0, 0.1), (1, 1e-4)):
+        e = np.zeros(2)
+        e[k] = h
+        fd = (float(f(p0 + e)) - float(f(p0 - e))) / (2 * h)
+        np.testing.assert_allclose(g[k], fd, rtol=1e-5)
+    with pytest.raises(ValueError, match="treatment"):
+        h_i_bf(nu2, T2, nH2, U2, data.hydrogen_bf, ne2, 1e15, treatment="kurucz")
+    with pytest.raises(ValueError, match="electron density"):
+        h_i_bf(nu2, T2, nH2, U2, data.hydrogen_bf, treatment="turbospectrum")
+    with pytest.raises(ValueError, match="hydrogen_bf"):
+        load_continuum_data(hydrogen_bf="nope")

@@ -3,7 +3,9 @@
 Sources (each module's docstring gives its reference and treatment):
 
 - ``hydrogenic``      H I bound-free (Nahar 2021 n <= 6, Kramers n = 7..40) with level
-                      dissolution (``occupation``: Hummer & Mihalas 1988); hydrogenic free-free
+                      dissolution (``occupation``: Hummer & Mihalas 1988); hydrogenic free-free;
+                      ``load_continuum_data(hydrogen_bf="turbospectrum")`` selects
+                      Turbospectrum's H I bound-free instead (n <= 6 + quasi-continuum)
 - ``hminus``          H- bound-free (McLaughlin et al. 2017), free-free (Bell & Berrington 1987)
 - ``h2plus``          H2+ bound-free + free-free (Bates 1952)
 - ``heminus``         He- free-free (John 1994)
@@ -63,6 +65,8 @@ class ContinuumData(eqx.Module):
     partition_species: tuple = eqx.field(static=True)
     lnT0: float = eqx.field(static=True)
     dlnT: float = eqx.field(static=True)
+    # H I bound-free treatment (``hydrogenic.h_i_bf``): "explicit" or "turbospectrum"
+    hydrogen_bf_treatment: str = eqx.field(static=True, default="explicit")
 
     def partition_function(self, species: str, T):
         """U(T) of ``species`` (linear in ln T)."""
@@ -78,8 +82,14 @@ class ContinuumData(eqx.Module):
 
 
 def load_continuum_data(*, n_nu_metals: int = 6000, n_T_metals: int = 24,
-                        uppsala: bool | None = None) -> ContinuumData:
+                        uppsala: bool | None = None,
+                        hydrogen_bf: str = "explicit") -> ContinuumData:
     """Load every continuum table from the data registry (a few seconds; cached metal tables).
+
+    ``hydrogen_bf``: the H I bound-free treatment, ``"explicit"`` (default: levels n <= 40 one by
+    one with Hummer-Mihalas occupation probabilities) or ``"turbospectrum"`` (Turbospectrum
+    v20.1's: n <= 6, nothing for n = 7-15, an Unsoeld quasi-continuum above n = 15.5); see
+    ``hydrogenic``. Use the latter to compare with Turbospectrum; the default is the better physics.
 
     ``uppsala``: use the Uppsala bound-free tables (``uppsala_bf``) and the CH/OH continua
     (``molecular_bf``), with TOPBase only for Na I and S I (True); or the TOPBase set with the
@@ -91,6 +101,12 @@ def load_continuum_data(*, n_nu_metals: int = 6000, n_T_metals: int = 24,
     import h5py
 
     from jaxstro.data import DataFileError, locate
+
+    from .hydrogenic import TREATMENTS
+
+    if hydrogen_bf not in TREATMENTS:
+        raise ValueError(f"load_continuum_data: hydrogen_bf must be one of {TREATMENTS}, "
+                         f"got {hydrogen_bf!r}")
 
     if uppsala is None:
         try:
@@ -124,7 +140,7 @@ def load_continuum_data(*, n_nu_metals: int = 6000, n_T_metals: int = 24,
         raise ValueError("continuum: metal species order mismatch")
     return ContinuumData(
         load_hydrogen_bf(), load_hminus_bf(), load_gaunt_ff(), metals, up, mol,
-        jnp.asarray(table), species, lnT0, dlnT,
+        jnp.asarray(table), species, lnT0, dlnT, hydrogen_bf,
     )  # fmt: skip
 
 
@@ -148,7 +164,8 @@ def continuum_components(nu, T, ne, n: dict, data: ContinuumData) -> dict:
     n_metal = len(data.metal_bf.species)
     metal_n = jnp.stack([_get(n, s, T) for s in data.metal_bf.species])
     out = {
-        "H I bf": h_i_bf(nu, T, n_HI, U_HI, data.hydrogen_bf, ne, n_HeI),
+        "H I bf": h_i_bf(nu, T, n_HI, U_HI, data.hydrogen_bf, ne, n_HeI,
+                         treatment=data.hydrogen_bf_treatment),
         "H- bf": hminus_bf(nu, T, ne, n_HI_ground, data.hminus_bf),
         "H- ff": hminus_ff(nu, T, ne, n_HI_ground),
         "H2+": h2plus_bf_ff(nu, T, n_HI_ground, n_HII),
