@@ -19,6 +19,8 @@ For a pixel with fluxes ``f_n``, inverse variances ``ivar_n`` and design matrix 
 
 from __future__ import annotations
 
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -44,7 +46,8 @@ class TrainOptions(eqx.Module):
             matrix product over all stars); pixels not converged by then keep the last iterate.
         l1: L1 regularisation strength (0: none).
         l1_iterations: reweighting iterations for the L1 solve.
-        pixel_batch: train this many pixels at a time (``lax.map``), None: all at once.
+        pixel_batch: train this many pixels at a time (``lax.map``; blocks that fit in the
+            CPU cache are ~2x faster than all at once), None: all at once.
     """
 
     fit_scatter: bool = eqx.field(static=True, default=True)
@@ -54,7 +57,7 @@ class TrainOptions(eqx.Module):
     scatter_max_iter: int = eqx.field(static=True, default=60)
     l1: float = eqx.field(static=True, default=0.0)
     l1_iterations: int = eqx.field(static=True, default=40)
-    pixel_batch: int | None = eqx.field(static=True, default=None)
+    pixel_batch: int | None = eqx.field(static=True, default=64)
 
 
 def _solve_normal(M, b, term_mask, l1_diag=None):
@@ -104,7 +107,7 @@ def product_monomials(exponents) -> tuple[np.ndarray, np.ndarray]:
 
 def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions,
                 with_lnl: bool):
-    """theta, s (and ln L) for a block of pixels, batched: ``flux``/``ivar`` are (n_stars, p).
+    """theta, s (and ln L) for a block of pixels, batched: ``flux``/``ivar`` are (p, n_stars).
 
     At a trial ``s^2`` per pixel all normal equations come from two matrix products over the
     stars, ``W^T Mon`` (the distinct term products) and ``(W f)^T A``, then a batched Cholesky
@@ -119,16 +122,17 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
     """
     valid = ivar > 0
     var = jnp.where(valid, 1.0 / jnp.where(valid, ivar, 1.0), jnp.inf)  # sigma^2; w = 1/(var+s^2)
-    n_valid = jnp.sum(valid, axis=0)
-    c = jnp.maximum(n_valid, 1) / jnp.maximum(jnp.sum(ivar, axis=0), 1e-300)  # mean variance
+    n_valid = jnp.sum(valid, axis=1)
+    c = jnp.maximum(n_valid, 1) / jnp.maximum(jnp.sum(ivar, axis=1), 1e-300)  # mean variance
+    dot = partial(jnp.einsum, "pn,pn->p")
     Mon = A[:, pairs[:, 0]] * A[:, pairs[:, 1]]  # (n, K)
     l1 = opts.l1
     solve = jax.vmap(_solve_normal)
 
     def evaluate(s2):
-        W = 1.0 / (var + s2[None, :])  # 0 where ivar = 0
-        G = (W.T @ Mon)[:, index]  # (p, t, t)
-        b = (W * flux).T @ A  # (p, t)
+        W = 1.0 / (var + s2[:, None])  # 0 where ivar = 0
+        G = (W @ Mon)[:, index]  # (p, t, t)
+        b = (W * flux) @ A  # (p, t)
         theta = solve(G, b, term_mask)
         if l1 > 0:
             pen = jnp.ones(A.shape[1], A.dtype).at[0].set(0.0)  # constant term unpenalised
@@ -137,18 +141,21 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
                 return solve(G, b, term_mask, l1 * pen / jnp.maximum(jnp.abs(th), 1e-10))
 
             theta = jax.lax.fori_loop(0, opts.l1_iterations, irls, theta)
-        R = flux - A @ theta.T  # (n, p)
-        W2R2 = W * W * R * R
-        s1 = jnp.sum(W, axis=0)
-        q2 = jnp.sum(W2R2, axis=0)
-        q3 = jnp.sum(W2R2 * W, axis=0)
-        s2w = jnp.sum(W * W, axis=0)
-        chi2 = jnp.sum(W * R * R, axis=0)
-        return theta, s1, q2, q3, s2w, chi2
+        R = flux - theta @ A.T  # (p, n)
+        WR = W * R
+        s1 = jnp.sum(W, axis=1)
+        q2 = dot(WR, WR)
+        W2R = WR * W
+        q3 = dot(W2R, WR)
+        s2w = dot(W, W)
+        chi2 = dot(WR, R)
+        q = W2R @ A  # d theta / d s^2 = M^-1 q
+        qmq = jnp.sum(q * solve(G, q, term_mask), axis=1)
+        return theta, s1, q2, q3 - qmq, s2w, chi2
 
     fit = jnp.isnan(s_fixed) & opts.fit_scatter
     x0 = jnp.where(fit, 0.0, jnp.where(jnp.isnan(s_fixed), opts.fixed_scatter, s_fixed) ** 2)
-    p, t = flux.shape[1], A.shape[1]
+    p, t = flux.shape[0], A.shape[1]
     state0 = dict(
         it=jnp.zeros((), jnp.int32), x=x0, lo=jnp.zeros_like(x0), hi=s_hi**2,
         done=jnp.zeros(p, bool), theta=jnp.zeros((p, t), A.dtype), s2=x0,
@@ -170,11 +177,13 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
         y = jnp.log(c + x)
         y_newton = y - kappa / jnp.where(slope < 0, slope, -1.0)
         y_lo, y_hi = jnp.log(c + lo), jnp.log(c + hi)
-        inside = (slope < 0) & (y_newton > y_lo) & (y_newton < y_hi)
+        newton_ok = slope < 0
+        inside = newton_ok & (y_newton >= y_lo) & (y_newton <= y_hi)
         y_new = jnp.where(inside, y_newton, 0.5 * (y_lo + y_hi))
         x_new = jnp.clip(jnp.exp(y_new) - c, lo, hi)
         at_zero = (x == 0) & (kappa <= 0)  # optimum on the boundary s = 0
-        conv = ~fit | at_zero | (jnp.abs(y_new - y) <= opts.scatter_rtol) | (hi - lo <= 0)
+        small = newton_ok & (jnp.abs(y_newton - y) <= opts.scatter_rtol)  # Newton step size
+        conv = ~fit | at_zero | small | (hi - lo <= 0)
         keep = ~done  # converged pixels keep their values
         return dict(
             it=st["it"] + 1,
@@ -188,7 +197,7 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
     st = jax.lax.while_loop(cond, body, state0)
     s2 = st["s2"]
     if with_lnl:
-        logw = jnp.sum(jnp.where(valid, -jnp.log(var + s2[None, :]), 0.0), axis=0)
+        logw = jnp.sum(jnp.where(valid, -jnp.log(var + s2[:, None]), 0.0), axis=1)
         lnl = -0.5 * (st["chi2"] - logw)
     else:
         lnl = jnp.full_like(s2, jnp.nan)
@@ -204,6 +213,7 @@ def _train_core(A, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions, exp
     n_valid = jnp.sum(ivar > 0, axis=0)
     enough = n_valid >= jnp.sum(term_mask, axis=1)
     n, p = flux.shape
+    flux, ivar = flux.T, ivar.T  # pixel-major: contiguous per-pixel reductions
     pb = opts.pixel_batch
     if pb is None or pb >= p:
         theta, s, lnl = _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts,
@@ -212,15 +222,12 @@ def _train_core(A, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions, exp
         nb = -(-p // pb)
         pad = nb * pb - p
 
-        def blocks(x, value, star_axis):
-            x = jnp.pad(x, [(0, 0)] * star_axis + [(0, pad)] + [(0, 0)] * (x.ndim - 1 - star_axis),
-                        constant_values=value)
-            if star_axis:  # (n, p) -> (nb, n, pb)
-                return x.reshape(n, nb, pb).transpose(1, 0, 2)
+        def blocks(x, value):  # (p, ...) -> (nb, pb, ...)
+            x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), constant_values=value)
             return x.reshape(nb, pb, *x.shape[1:])
 
-        xs = (blocks(flux, 0.0, 1), blocks(ivar, 0.0, 1), blocks(term_mask, True, 0),
-              blocks(s_hi, 1.0, 0), blocks(s_fixed, 0.0, 0))
+        xs = (blocks(flux, 0.0), blocks(ivar, 0.0), blocks(term_mask, True),
+              blocks(s_hi, 1.0), blocks(s_fixed, 0.0))
 
         def one(args):
             f, iv, m, sh, sf = args
