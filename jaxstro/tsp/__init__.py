@@ -11,7 +11,8 @@ Contents
 - neighbours: :func:`knn` (blocked distances + ``lax.top_k``)
 - local basis: :func:`local_basis` (:class:`GramEigh`, :class:`RandomizedPCA`), :func:`global_basis`
 - imputation: :func:`project`, :func:`impute`
-- matched filter and selection: :func:`matched_filter`, :func:`is_line`, :func:`select`
+- matched filter and selection: :func:`matched_filter`, :func:`is_line`, :func:`select`,
+  :func:`expected_eew_sigma` (analytic white-noise sigma_EEW)
 - TSP for a batch: :class:`TSPConfig`, :class:`TSPResult`, :func:`tsp`, :func:`tsp_batch`,
   ``FLAG_*``
 - hyper-parameters: :func:`region_prediction_chi2` (random 100-pixel regions)
@@ -31,7 +32,7 @@ from ._feature import (
     li_feature,
     make_feature,
 )
-from ._filter import EEW_ERR_MAX, EEW_MIN, is_line, matched_filter, select
+from ._filter import EEW_ERR_MAX, EEW_MIN, expected_eew_sigma, is_line, matched_filter, select
 from ._hyper import random_regions, region_prediction_chi2
 from ._impute import impute, project
 from ._injection import injection_recovery
@@ -98,6 +99,7 @@ __all__ = [
     "gaussian_line_profile",
     "global_basis",
     "impute",
+    "expected_eew_sigma",
     "is_line",
     "knn",
     "li_feature",

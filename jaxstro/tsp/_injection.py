@@ -24,6 +24,7 @@ def injection_recovery(
     *,
     min_eew: float = EEW_MIN,
     max_eew_err: float = EEW_ERR_MAX,
+    n_sigma: float = 3.0,
 ) -> dict[str, np.ndarray]:
     """Inject Gaussian lines (unit-EW profile of ``feature`` x EW) and run TSP on every cell.
 
@@ -33,10 +34,14 @@ def injection_recovery(
     Returns arrays of shape (len(snrs), len(ews)):
       ``selected``: fraction passing the ch3 selection (EEW > min_eew, sigma < max_eew_err, line
       preferred, no fatal flag) - completeness for EW > 0, false-positive rate for EW = 0;
-      ``detected``: the same without the sigma cut; ``bias``: mean(EEW - EW) and ``bias_se`` its
-      standard error; ``scatter``: std(EEW - EW); ``sigma``: mean reported sigma_EEW;
-      ``pred_bias``: mean EEW error from the prediction alone (EEW of TSP minus EEW of the same
-      target's exact residual ``flux - true_flux``): the systematic part of the bias.
+      ``detected``: the same without the sigma cut; ``significant``: the detection criterion
+      EEW / sigma_EEW > ``n_sigma``, line preferred, no fatal flag (no EEW threshold);
+      ``bias``: mean(EEW - EW) and ``bias_se`` its standard error; ``scatter``: std(EEW - EW);
+      ``sigma``: mean reported sigma_EEW; ``z_std``: std of (EEW - EW) / sigma_EEW (1 if the
+      reported errors are right); ``pred_bias``: mean EEW error from the prediction alone (EEW of
+      TSP minus EEW of the same target's exact residual ``flux - true_flux``): the systematic part
+      of the bias, free of the target's own noise in the masked pixels; ``n_ok``: targets without
+      a fatal flag.
     """
     line = line_profile(
         feature.wavelength,
@@ -47,7 +52,19 @@ def injection_recovery(
     shape = (len(snrs), len(ews))
     out = {
         k: np.zeros(shape)
-        for k in ("selected", "detected", "bias", "bias_se", "scatter", "sigma", "pred_bias")
+        for k in (
+            "selected",
+            "detected",
+            "significant",
+            "bias",
+            "bias_se",
+            "scatter",
+            "sigma",
+            "z_std",
+            "pred_bias",
+            "pred_bias_se",
+            "n_ok",
+        )
     }
     k_lat, k_noise = jax.random.split(key)
     latents = sample_latents(k_lat, n_per_cell)
@@ -69,16 +86,21 @@ def injection_recovery(
             det = ok & (eew > min_eew) & np.asarray(r.isline)
             out["detected"][i, j] = det.mean()
             out["selected"][i, j] = (det & (err < max_eew_err)).mean()
+            out["significant"][i, j] = (ok & np.asarray(r.isline) & (eew > n_sigma * err)).mean()
+            out["n_ok"][i, j] = ok.sum()
             dev = eew - ew
             out["bias"][i, j] = dev.mean()
             out["bias_se"][i, j] = dev.std(ddof=1) / np.sqrt(len(dev))
             out["scatter"][i, j] = dev.std(ddof=1)
             out["sigma"][i, j] = err.mean()
+            out["z_std"][i, j] = (dev / err).std(ddof=1)
             # the exact residual's EEW (noise only): TSP's EEW minus this = prediction error
             mi = feature.masked_idx
             noise = (flux - np.asarray(d["true_flux"]))[:, mi] + ew * m
             iv = ivar[:, mi]
             exact = (noise * iv) @ m / ((m * m * iv).sum(1))
             out["pred_bias"][i, j] = np.mean(eew - exact)
+            out["pred_bias_se"][i, j] = np.std(eew - exact, ddof=1) / np.sqrt(len(eew))
     out["ews"], out["snrs"] = np.asarray(ews), np.asarray(snrs)
+    out["n_sigma"] = np.asarray(n_sigma)
     return out

@@ -139,6 +139,23 @@ def test_matched_filter_recovers_noiseless_amplitude(rng):
     np.testing.assert_allclose(s[0], (feat.line_model**2 @ iv) ** -0.5, rtol=1e-12)
 
 
+def test_eew_sigma_equals_analytic_white_noise_expectation():
+    """sigma_EEW of the matched filter (eq 3.4) for the Li line on a LAMOST-like 1e-4 dex grid at
+    R = 1800 and uniform noise 1/SNR equals the analytic many-pixel value
+    sigma_f sqrt(2 sqrt(pi) s_eff dlambda) to 1e-3 (seen: 1.3e-4): 0.060 Å at SNR 50."""
+    from jaxstro.tsp import LI_6708_VACUUM, expected_eew_sigma
+
+    wl = 6500.0 * 10 ** (1e-4 * np.arange(400))
+    feat = make_feature(wl, LI_6708_VACUUM, half_width=7.0)
+    dl = np.diff(wl)[np.searchsorted(wl, LI_6708_VACUUM)]
+    for snr in (20.0, 50.0, 200.0):
+        iv = np.full(feat.n_masked, snr**2)
+        _, s, _ = matched_filter(jnp.zeros(feat.n_masked), iv, jnp.asarray(feat.models))
+        expect = expected_eew_sigma(1.0 / snr, feat.line_sigma, dl)
+        np.testing.assert_allclose(float(s[0]), expect, rtol=1e-3)
+    assert abs(expected_eew_sigma(1 / 50, feat.line_sigma, dl) - 0.060) < 0.001
+
+
 def test_line_profile_has_unit_equivalent_width():
     """sum(-profile * pixel width) = EW to 1e-10 when the window spans +-10 sigma."""
     wl = _grid()

@@ -64,6 +64,11 @@ def test_injection_recovery_snr50(mock):
     assert np.all((ratio > 0.75) & (ratio < 1.25))
     assert np.all(out["sigma"][0] > 0.05) and np.all(out["selected"][0] == 0)
     assert out["detected"][0, 1] > out["detected"][0, 0]
+    # z = (EEW - EW) / sigma_EEW has unit spread; the 3-sigma criterion fires on the 0.15 Å lines
+    # (an unbiased estimator: Phi(0.15/0.054 - 3) ~ 40 %) and on at most 2 of 80 line-free targets
+    assert np.all((out["z_std"][0] > 0.75) & (out["z_std"][0] < 1.25))
+    assert out["significant"][0, 1] > 0.2 and out["significant"][0, 0] <= 2 / 80
+    assert np.all(np.abs(out["pred_bias"][0]) < 0.01 + 3 * out["pred_bias_se"][0])
 
 
 def test_other_feature_recovered(mock):
