@@ -170,6 +170,39 @@ def _lm_quadform(vec, G, c, fwf, x0, free, opts: LevenbergMarquardt):
     return x, q, dec < opts.tol * jnp.maximum(1.0, q)
 
 
+def _quadform_one(model: CannonModel, flux, ivar):
+    """Per-star chi^2 quadratic form: ``G = Theta' W Theta``, ``c = Theta' W f``, ``f'Wf``."""
+    flux = jnp.where(ivar > 0, flux, 0.0)
+    w = _weights(model, ivar)
+    Th = model.theta
+    return Th.T @ (w[:, None] * Th), Th.T @ (w * flux), jnp.sum(w * flux * flux), jnp.sum(w > 0)
+
+
+def theta_products(theta):
+    """``(n_pixels, t(t+1)/2)`` products ``theta_i theta_j`` (i <= j) and the (t, t) unpacking."""
+    t = theta.shape[1]
+    iu, ju = np.triu_indices(t)
+    index = np.zeros((t, t), dtype=np.int32)
+    index[iu, ju] = np.arange(iu.size)
+    index[ju, iu] = np.arange(iu.size)
+    return theta[:, iu] * theta[:, ju], index
+
+
+def _quadform_batch(model: CannonModel, flux, ivar):
+    """The quadratic forms of a batch of stars by two matrix products over the pixels.
+
+    ``G_s = sum_p w_sp theta_p theta_p'`` for all stars at once is ``W @ P`` with ``P`` the
+    ``t(t+1)/2`` distinct products of theta columns (55 for a quadratic 3-label model): after it,
+    every Levenberg-Marquardt iteration costs O(n_terms^2), independent of the pixel count.
+    """
+    flux = jnp.where(ivar > 0, flux, 0.0)
+    W = _weights(model, ivar)  # (stars, pixels)
+    P, index = theta_products(model.theta)
+    G = (W @ P)[:, index]
+    WF = W * flux
+    return G, WF @ model.theta, jnp.sum(WF * flux, axis=1), jnp.sum(W > 0, axis=1)
+
+
 def fit_labels_one(
     model: CannonModel,
     flux: Float[Array, " n_pixels"],
@@ -177,6 +210,53 @@ def fit_labels_one(
     options: FitOptions = FitOptions(),
 ) -> LabelFit:
     """ML labels of one star (jit/vmap-able). ``flux``/``ivar`` on the model's grid."""
+    if isinstance(options.solver, OptimistixLM) or options.windows is not None:
+        return _fit_one_pixels(model, flux, ivar, options)
+    return _fit_from_quadform(model, *_quadform_one(model, flux, ivar), options)
+
+
+def _starts(model: CannonModel, options: FitOptions):
+    vec = model.vectorizer
+    mid = 0.5 * (model.label_min + model.label_max)
+    half = 0.5 * (model.label_max - model.label_min)
+    half = jnp.where(half > 0, half, vec.scales)
+    return vec.standardise(mid + jnp.asarray(options.start_grid(vec.n_labels)) * half)
+
+
+def _finish(model: CannonModel, x, chi2, ok, best, cov_std, n_used, options: FitOptions):
+    vec = model.vectorizer
+    labels = vec.unstandardise(x)
+    cov = cov_std * vec.scales[:, None] * vec.scales[None, :]
+    dof = jnp.maximum(n_used - vec.n_labels, 1)
+    lo = model.label_min - options.extrapolation_margin * (model.label_max - model.label_min)
+    hi = model.label_max + options.extrapolation_margin * (model.label_max - model.label_min)
+    extrap = jnp.any((labels < lo) | (labels > hi))
+    return LabelFit(labels, cov, chi2, chi2 / dof, n_used, ok, extrap, best)
+
+
+def _fit_from_quadform(model: CannonModel, G, c, fwf, n_used, options: FitOptions) -> LabelFit:
+    """The default test step of one star from its chi^2 quadratic form (no pixel arrays)."""
+    vec = model.vectorizer
+    n_lab = vec.n_labels
+    cands = _starts(model, options)
+    V = jax.vmap(vec.terms_std)(cands)  # (n_candidates, n_terms)
+    chi2_c = fwf - 2.0 * V @ c + jnp.einsum("ki,ij,kj->k", V, G, V)
+    k = min(options.n_starts, cands.shape[0])
+    _, top = jax.lax.top_k(-jnp.where(jnp.isfinite(chi2_c), chi2_c, jnp.inf), k)
+    all_free = jnp.ones(n_lab, bool)
+    xs, chi2s, oks = jax.vmap(
+        lambda x0: _lm_quadform(vec, G, c, fwf, x0, all_free, options.solver))(cands[top])
+    best = jnp.argmin(jnp.where(jnp.isfinite(chi2s), chi2s, jnp.inf))
+    x, chi2, ok = xs[best], chi2s[best], oks[best]
+    D = jax.jacfwd(vec.terms_std)(x)
+    F = D.T @ G @ D  # = J'J, the Gauss-Newton Fisher matrix
+    eye = jnp.eye(n_lab, dtype=F.dtype)
+    cov_std = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(F, lower=True), eye)
+    return _finish(model, x, chi2, ok, top[best], cov_std, n_used, options)
+
+
+def _fit_one_pixels(model, flux, ivar, options: FitOptions) -> LabelFit:
+    """Test step with pixel-level work: the optimistix solver and/or per-label windows."""
     vec = model.vectorizer
     n_lab = vec.n_labels
     flux = jnp.where(ivar > 0, flux, 0.0)
@@ -256,7 +336,11 @@ def fit_labels_one(
 
 @eqx.filter_jit
 def _fit_batch(model, flux, ivar, options):
-    return jax.vmap(fit_labels_one, in_axes=(None, 0, 0, None))(model, flux, ivar, options)
+    if isinstance(options.solver, OptimistixLM) or options.windows is not None:
+        return jax.vmap(_fit_one_pixels, in_axes=(None, 0, 0, None))(model, flux, ivar, options)
+    G, c, fwf, n_used = _quadform_batch(model, flux, ivar)
+    return jax.vmap(_fit_from_quadform, in_axes=(None, 0, 0, 0, 0, None))(
+        model, G, c, fwf, n_used, options)
 
 
 def star_sharding():

@@ -5,13 +5,16 @@ For a pixel with fluxes ``f_n``, inverse variances ``ivar_n`` and design matrix 
 
 * theta | s: weighted least squares, ``(A^T W A) theta = A^T W f``, solved by Cholesky on the
   Jacobi-equilibrated normal equations (never an explicit inverse). ``A^T W A`` is
-  ``sum_n w_n (a_n a_n^T)``: with the outer products precomputed once, vmapping over pixels turns
-  it into one matrix product, which is what makes training fast on CPU and GPU.
+  ``sum_n w_n a_n a_n^T``; its entries are the distinct products of two terms (35 monomials
+  for a quadratic model in 3 labels), so for a block of pixels all of them are ONE matrix
+  product ``W (pixels x stars) @ Mon (stars x 35)``, and ``A^T W f`` is ``(W*f) @ A``.
 * s: the profile log-likelihood ``ln L(s) = -1/2 sum_n [w_n r_n^2 - ln w_n]`` is maximised on
   ``[0, s_max]``. By the envelope theorem its derivative is
-  ``d ln L / d s^2 = 1/2 sum_n (w_n^2 r_n^2 - w_n)`` at the theta(s) optimum, so the bounded 1-D
-  maximisation is a bisection on the sign of that derivative with a fixed number of steps
-  (``ceil(log2(1/scatter_rtol))``). If the derivative is <= 0 at s = 0 the optimum is s = 0.
+  ``d ln L / d s^2 = 1/2 sum_n (w_n^2 r_n^2 - w_n)`` at the theta(s) optimum; the maximum is the
+  root of ``ln sum w^2 r^2 - ln sum w`` (same sign), found by safeguarded Newton steps in
+  ``ln(c + s^2)`` with the exact slope (bisection inside the sign bracket as fallback). It
+  converges in ~5 likelihood evaluations (each a few matrix products over the stars) instead
+  of the ~35 of a bisection. If the derivative is <= 0 at s = 0 the optimum is s = 0.
 * optional L1 (Casey et al. 2016): ``-ln L + l1 * sum_{k>0} |theta_k|`` by iteratively reweighted
   ridge steps (fixed count), the constant term unpenalised.
 * censoring: terms containing a censored label are fixed to 0 at the censored pixels.
