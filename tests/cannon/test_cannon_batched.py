@@ -30,3 +30,13 @@ def test_batched_quadratic_forms_match_per_star(quad_model, apogee):
     one = jax.vmap(_quadform_one, in_axes=(None, 0, 0))(quad_model, f, iv)
     for b, o in zip(batch, one, strict=True):
         np.testing.assert_allclose(np.asarray(b), np.asarray(o), rtol=1e-11)
+
+
+def test_blocked_quadratic_forms_match(quad_model, apogee):
+    from jaxstro.cannon._labels import _quadform_blocked
+
+    f = jnp.asarray(apogee["flux"][:300])
+    iv = jnp.asarray(apogee["ivar"][:300])
+    for b, o in zip(_quadform_blocked(quad_model, f, iv, block=128),
+                    _quadform_batch(quad_model, f, iv), strict=True):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(o), rtol=1e-11)
