@@ -9,8 +9,9 @@ Pipeline (each step its own module):
    wavelength and at the model's reference wavelength (5000 Å for tau_5000 models);
 3. line opacity (``lines.line_absorption``) added when a line list is given;
 4. source function S = B_lambda(T) (LTE; scattering treated as absorption, like Korg);
-5. formal solution (``transfer.radiative_transfer``): ``PlaneParallel(n_mu=10)`` for plane-parallel
-   models and ``Spherical(n_mu=20)`` for spherical ones unless ``scheme`` is given.
+5. formal solution (``transfer.radiative_transfer``): ``PlaneParallel(n_mu=10)`` (exact flux by the
+   E_n integrals) for plane-parallel models and ``Spherical(n_mu=20)`` for spherical ones unless
+   ``scheme`` is given.
 
 Units: wavelengths in Å (vacuum); flux and continuum are the astrophysical surface flux
 F = 4 pi H = 2 pi int I mu dmu in erg s^-1 cm^-2 Å^-1 (the quantity Turbospectrum prints);

@@ -94,8 +94,40 @@ def test_quadrature_convergence_and_gauss_nodes():
     alpha = jnp.full((N, 1), alpha0)
     tau = optical_depth(atm, alpha)
     S = 1.0 + jnp.tanh(tau) + 0.3 * jnp.sqrt(tau)  # curved source function
-    F = [float(rt(atm, alpha, S, None, PlaneParallel(n))[0][0]) for n in (8, 16)]
+    F = [float(rt(atm, alpha, S, None, PlaneParallel(n, exact_flux=False))[0][0])
+         for n in (8, 16)]
     assert abs(F[0] / F[1] - 1) < 1e-6
+
+
+def test_exponential_integrals_against_scipy():
+    from scipy.special import expn
+
+    from jaxstro.synth.transfer import exponential_integrals
+
+    x = np.geomspace(1e-10, 650.0, 20001)
+    E = jax.jit(exponential_integrals)(jnp.asarray(x))
+    for n, e in enumerate(E, start=1):
+        ref = expn(n, x)
+        err = np.abs(np.asarray(e) - ref)
+        assert err.max() < 1e-14
+        assert np.max(err / ref) < (4e-14 if n == 1 else 1e-7)  # E_4 rel. at x ~ 650 (~1e-285)
+        assert np.max((err / ref)[x < 30]) < 1e-11
+
+
+@pytest.mark.parametrize("ref", [None, 5000.0])
+def test_exact_flux_matches_converged_quadrature(ref):
+    """The E_n flux equals the Gauss-Legendre quadrature of the same piecewise-linear solution in
+    the limit of many angles (40 nodes: 1e-9), for a curved S and a wavelength-dependent alpha."""
+    atm, alpha0 = _atm(reference_wavelength=ref)
+    alpha = jnp.full((N, 1), alpha0) * jnp.asarray([0.3, 1.0, 30.0])
+    a_ref = None if ref is None else jnp.full(N, alpha0)
+    tau = optical_depth(atm, alpha, a_ref)
+    S = 1.0 + jnp.tanh(tau) + 0.3 * jnp.sqrt(tau) + 0.01 * tau
+    F_exact, _ = rt(atm, alpha, S, a_ref, PlaneParallel(4))
+    F_gl, _ = rt(atm, alpha, S, a_ref, PlaneParallel(40, exact_flux=False))
+    np.testing.assert_allclose(F_exact, F_gl, rtol=1e-9)
+    g = jax.grad(lambda a: jnp.sum(radiative_transfer(atm, a, S, a_ref, PlaneParallel(4))[0]))
+    assert np.all(np.isfinite(np.asarray(g(alpha))))
 
 
 @pytest.mark.parametrize("ref", [None, 5000.0])
