@@ -214,7 +214,9 @@ def _spherical_intensity(atm, alpha, alpha_ref, S, mu):
         # r - p = R_top (1 - sin) - depth, with 1 - sin = mu^2 / (1 + sin)
         r_minus_p = R_top * m**2 / (1.0 + sin) - depth
         valid = (r_minus_p > 1e-12 * R_top).at[0].set(True)  # crossed layers (a prefix)
-        s_half = jnp.sqrt(jnp.where(valid, r_minus_p * (r + p), 0.0))  # to closest approach
+        # half chord to the closest approach; the inner where keeps sqrt away from 0 on the
+        # masked layers so that its infinite slope there cannot turn into NaN gradients
+        s_half = jnp.where(valid, jnp.sqrt(jnp.where(valid, r_minus_p * (r + p), 1.0)), 0.0)
         seg_valid = valid[1:] & valid[:-1]
         # path length per interval / vertical thickness = (r_i + r_i+1) / (s_i + s_i+1)
         # (exact; -> 1/mu for R -> inf)
@@ -232,7 +234,9 @@ def _spherical_intensity(atm, alpha, alpha_ref, S, mu):
             jnp.where(sv, _segments(S[1:], S[:-1], 2 * tau_half - tau[1:],
                                     2 * tau_half - tau[:-1]), 0.0), axis=0)  # fmt: skip
         far_top = S[0] * (jnp.exp(-(2 * tau_half - tau[0])) - jnp.exp(-2 * tau_half))
-        dt = jnp.maximum(tau[-1] - tau[-2], 1e-300)
+        # (a ray that does not reach the bottom has tau[-1] == tau[-2]: a safe 1 there, not a
+        # 1e-300 floor, so the unused branch has finite derivatives)
+        dt = jnp.where(valid[-1], jnp.maximum(tau[-1] - tau[-2], 1e-300), 1.0)
         bottom = (S[-1] + (S[-1] - S[-2]) / dt) * jnp.exp(-tau[-1])
         return top_c + near + jnp.where(valid[-1], bottom, far + far_top)
 
