@@ -49,6 +49,21 @@ def timeit(fn: Callable, *args: Any, repeats: int = 5, warmup: int = 1, **kwargs
     }
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process [MB]: VmHWM (``ru_maxrss`` survives exec on Linux
+    and would report the parent's peak in subprocesses), ``ru_maxrss`` where /proc is missing."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def environment() -> dict:
     """Device, versions and machine of this run."""
     env: dict[str, Any] = {

@@ -10,9 +10,9 @@ star; ours is timed on all ``--n-test`` stars (generated in chunks of ``--chunk`
 timed) and quoted per star as well. Noise is heteroscedastic (S/N 50-250 per star, +-20 % per
 pixel), the truth a random quadratic model with scatter U(0, 0.01).
 
-Peak memory: ``ru_maxrss`` of this process (it holds the 5,000 x 8,575 training set and one test
-chunk) and of the peer's process. The machine load (``os.getloadavg``) is recorded before each
-phase: timings are only comparable within one run.
+Peak memory: VmHWM (``_timing.peak_rss_mb``) of this process (it holds the 5,000 x 8,575
+training set and one test chunk) and of the peer's process. The machine load
+(``os.getloadavg``) is recorded before each phase: timings are only comparable within one run.
 
     python -m benchmarks.cannon_train            # full size
     python -m benchmarks.cannon_train --quick    # smoke run (small sizes)
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from benchmarks._timing import record, timeit  # noqa: E402
+from benchmarks._timing import peak_rss_mb, record, timeit  # noqa: E402
 from jaxstro.cannon import Vectorizer, fit_labels, train  # noqa: E402
 
 NAMES = ("TEFF", "LOGG", "FE_H")
@@ -65,10 +64,6 @@ class Truth:
         sigma = rng.uniform(0.8, 1.2, (n, self.theta.shape[0])) / snr[:, None]
         f = A @ self.theta.T + rng.normal(size=sigma.shape) * np.sqrt(sigma**2 + self.s**2)
         return lab, f, sigma**-2
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def load() -> list[float]:
@@ -114,7 +109,7 @@ def main(argv=None):
     phases["train_ours"] = load()
     t_train = timeit(train, lab, f, iv, vec, repeats=args.repeats, warmup=0)
     model = train(lab, f, iv, vec)
-    rss_train = peak_rss_gb()
+    rss_train = peak_rss_mb() / 1024
     s_err = np.asarray(model.scatter) - truth.s
 
     # -- ours: test step, in chunks ----------------------------------------------------------
@@ -141,7 +136,7 @@ def main(argv=None):
         del chunk, tf, tiv
         if done < n_test:
             chunk = truth.draw(test_rng, min(args.chunk, n_test - done))
-    rss_test = peak_rss_gb()
+    rss_test = peak_rss_mb() / 1024
     errs, conv = np.concatenate(errs), np.concatenate(conv)
 
     # -- peer, same data, same run -----------------------------------------------------------

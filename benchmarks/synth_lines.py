@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,7 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 
-from benchmarks._timing import record  # noqa: E402
+from benchmarks._timing import peak_rss_mb, record  # noqa: E402
 
 
 def _clock(fn, *args, **kwargs):
@@ -57,19 +56,6 @@ def _clock(fn, *args, **kwargs):
     w0, c0 = time.perf_counter(), time.process_time()
     out = jax.block_until_ready(fn(*args, **kwargs))
     return time.perf_counter() - w0, time.process_time() - c0, out
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process [MB] (VmHWM; ru_maxrss survives exec on Linux and
-    would report the parent's peak in the scaling subprocesses)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1]) / 1024.0
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _device_memory() -> dict | None:
@@ -192,7 +178,7 @@ def main_comparison(repeats: int, quick: bool) -> dict:
             "babsma_plus_bsyn_cpu_s": m["ts_cpu"], "babsma_plus_bsyn_wall_s": m["ts_wall"],
             "n_lines": ts_lines, "source": "measured in this run"},
         "stages_wall_s": _stages(atm, A, wl, ll, windows),
-        "peak_rss_mb": _peak_rss_mb(), "device_memory": _device_memory(),
+        "peak_rss_mb": peak_rss_mb(), "device_memory": _device_memory(),
     }
     if build is not None:
         out["ratio"] = {
@@ -254,7 +240,7 @@ def scaling_point(kind: str, value: int) -> dict:
             "profile_evaluations_M": 56 * sum(win.n_evaluations) / 1e6,
             "first_call_wall_s": first, "end_to_end_wall_s": e2e[0], "end_to_end_cpu_s": e2e[1],
             "windows_reused_wall_s": reuse[0], "windows_reused_cpu_s": reuse[1],
-            "peak_rss_mb": _peak_rss_mb(), "device_memory": _device_memory()}
+            "peak_rss_mb": peak_rss_mb(), "device_memory": _device_memory()}
 
 
 def scaling(quick: bool) -> list[dict]:

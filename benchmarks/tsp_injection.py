@@ -50,6 +50,12 @@ from jaxstro.tsp import (  # noqa: E402
 N_SIGMA = 3.0
 
 
+def _bias_stats(out: dict, i: int, j: int) -> dict:
+    """EEW bias, its standard error, the prediction-only part and the scatter at (SNR i, EW j)."""
+    keys = ("bias", "bias_se", "pred_bias", "pred_bias_se", "scatter")
+    return {f"{k}_A": out[k][i, j] for k in keys}
+
+
 def _snr_for_completeness(snrs, comp, goal=0.9):
     """Smallest SNR (log-interpolated) where comp reaches goal; None if never."""
     snrs, comp = np.asarray(snrs), np.asarray(comp)
@@ -147,11 +153,7 @@ def main(argv=None):
                     "ch3_selected": out["selected"][i, j],
                     "significant_3sigma_line": out["significant"][i, j],
                     "detected_no_sigma_cut": out["detected"][i, j],
-                    "bias_A": out["bias"][i, j],
-                    "bias_se_A": out["bias_se"][i, j],
-                    "pred_bias_A": out["pred_bias"][i, j],
-                    "pred_bias_se_A": out["pred_bias_se"][i, j],
-                    "scatter_A": out["scatter"][i, j],
+                    **_bias_stats(out, i, j),
                     "mean_sigma_A": s,
                     "z_std": out["z_std"][i, j],
                     "analytic_sigma_A": sig_an[i],
@@ -169,14 +171,10 @@ def main(argv=None):
     summary = {
         "snr": snrs[i50],
         "ew_A": ews[j15],
-        "bias_A": out["bias"][i50, j15],
-        "bias_se_A": out["bias_se"][i50, j15],
-        "pred_bias_A": out["pred_bias"][i50, j15],
-        "pred_bias_se_A": out["pred_bias_se"][i50, j15],
+        **_bias_stats(out, i50, j15),
         "bias_goal_A": 0.01,
         "bias_goal_met": bool(abs(out["bias"][i50, j15]) + 2 * out["bias_se"][i50, j15] < 0.01),
         "mean_sigma_A": s50,
-        "scatter_A": out["scatter"][i50, j15],
         "analytic_sigma_continuum_A": sig_an[i50],
         "mock_local_noise_x_snr": local,
         "analytic_sigma_mock_local_noise_A": float(sig_an[i50] * local),
