@@ -5,7 +5,8 @@ problem; :func:`least_squares_fit` solves it with ``optimistix.LevenbergMarquard
 forward-mode JVPs, one per free parameter -- cheap for the 5-10 labels of a spectrum) instead of
 first-order ascent on the log-density, which converges slowly on the curved, badly scaled label
 surface of a synthesis. Parameters live in their bounds through a logistic transform; a Legendre
-continuum ratio (``synth.observe.fit_continuum_ratio``) is re-solved inside every residual. A
+continuum ratio (``synth.observe.fit_continuum_ratio``) is re-solved inside every residual, one
+per segment when several spectral windows are fitted jointly (``segments``). A
 second stage refits with the pixels that the first-stage solution misses by more than ``clip``
 robust standard deviations held out (features the line list lacks), the mask then fixed so that
 the residual stays smooth. The formal covariance is ``s^2 (J^T W J)^-1`` at the solution with
@@ -39,6 +40,7 @@ def least_squares_fit(
     bounds: Mapping[str, tuple[float, float]],
     inits: list[Mapping[str, float]],
     continuum_order: int = 1,
+    segments=None,
     clip: float | None = 4.0,
     max_steps: int = 60,
     rtol: float = 1e-6,
@@ -46,6 +48,10 @@ def least_squares_fit(
 ) -> dict:
     """Fit ``forward(params) * P(lambda) ~ observed`` (``params`` a dict of the names in
     ``bounds``; P the continuum ratio of ``continuum_order``) from each start in ``inits``.
+
+    ``segments`` (optional, integer labels, one per pixel): a separate continuum ratio for each
+    label -- for disjoint windows concatenated into one spectrum (each window sorted in
+    wavelength; the labels need not be contiguous).
 
     Returns a dict: ``params`` (best start), ``sigma`` (formal 1-sigma errors), ``cov``,
     ``chi2`` (weighted, kept pixels), ``rms`` (unweighted, all valid pixels), ``n_kept``,
@@ -72,14 +78,32 @@ def least_squares_fit(
         raise ValueError("wavelength, observed and ivar must have the same shape")
     if not bool(jnp.any(iv > 0)):
         raise ValueError("least_squares_fit: no pixel with ivar > 0")
+    if segments is None:
+        groups = [np.arange(wl.size)]
+    else:
+        seg = np.asarray(segments)
+        if seg.shape != wl.shape:
+            raise ValueError("segments must have one label per pixel")
+        groups = [np.flatnonzero(seg == s) for s in np.unique(seg)]
+        for g in groups:
+            if g.size <= continuum_order + 1 or np.any(np.diff(np.asarray(wl)[g]) <= 0):
+                raise ValueError("least_squares_fit: each segment needs more pixels than "
+                                 "continuum coefficients, in increasing wavelength")
 
     def params_of(z):
         return {n: _from_unit(z[i], *bounds[n]) for i, n in enumerate(names)}
 
     def model_of(z, keep):
         m = forward(params_of(z))
-        cont, _, _ = fit_continuum_ratio(wl, obs, m, iv, order=continuum_order, n_iter=0,
-                                         keep=keep)
+        if len(groups) == 1:
+            cont, _, _ = fit_continuum_ratio(wl, obs, m, iv, order=continuum_order, n_iter=0,
+                                             keep=keep)
+            return m * cont
+        cont = jnp.ones_like(m)
+        for g in groups:
+            c, _, _ = fit_continuum_ratio(wl[g], obs[g], m[g], iv[g], order=continuum_order,
+                                          n_iter=0, keep=keep[g])
+            cont = cont.at[g].set(c)
         return m * cont
 
     def residual(z, keep):
@@ -123,7 +147,7 @@ def least_squares_fit(
     dpdz = np.array([(bounds[n][1] - bounds[n][0]) for n in names]) * sg * (1.0 - sg)
     jp = np.asarray(jz) / dpdz[None, :]
     n_kept = int(jnp.sum(keep))
-    dof = max(n_kept - len(names) - (continuum_order + 1), 1)
+    dof = max(n_kept - len(names) - len(groups) * (continuum_order + 1), 1)
     s2 = best["chi2"] / dof
     cov = s2 * np.linalg.inv(jp.T @ jp)
     rms = float(jnp.sqrt(jnp.sum(jnp.where(good, (obs - model) ** 2, 0.0)) / jnp.sum(good)))

@@ -69,3 +69,21 @@ def test_validation():
                                 inits=[{"a": 0.0, "b": 1.0, "c": 0.0}])
     with pytest.raises(ValueError, match="at least one start"):
         infer.least_squares_fit(_forward, WL, obs, None, bounds=BOUNDS, inits=[])
+
+
+def test_segments_get_their_own_continuum():
+    # two windows with different continuum tilts: one shared ratio cannot fit both
+    rng = np.random.default_rng(5)
+    obs = np.asarray(_forward(TRUE)) + rng.normal(0.0, 0.003, WL.size)
+    seg = (WL > 5005.0).astype(int)
+    tilt = np.where(seg == 0, 1.0 + 0.02 * (WL - 5002.5) / 2.5, 0.97 - 0.015 * (WL - 5007.5) / 2.5)
+    obs = obs * tilt
+    kw = {"bounds": BOUNDS, "inits": [{"a": 0.5, "b": 1.0, "c": 0.0}], "continuum_order": 1,
+          "clip": None}
+    res = infer.least_squares_fit(_forward, WL, obs, None, segments=seg, **kw)
+    one = infer.least_squares_fit(_forward, WL, obs, None, **kw)
+    for n, t in TRUE.items():
+        assert abs(res["params"][n] - t) < 4 * res["sigma"][n], (n, res["params"][n], t)
+    assert res["rms"] < 0.0035 < one["rms"]
+    with pytest.raises(ValueError, match="one label per pixel"):
+        infer.least_squares_fit(_forward, WL, obs, None, segments=seg[:-1], **kw)
