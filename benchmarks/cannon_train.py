@@ -91,7 +91,7 @@ def main(argv=None):
     ap.add_argument("--n-test", type=int, default=None, help="our test-step stars (100000)")
     ap.add_argument("--n-peer-test", type=int, default=None, help="peer test-step stars (200)")
     ap.add_argument("--chunk", type=int, default=10_000, help="test stars generated at a time")
-    ap.add_argument("--batch", type=int, default=2048, help="fit_labels batch_size")
+    ap.add_argument("--batch", type=int, default=256, help="fit_labels batch_size")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--peer-python", default=PEER_PY)
     ap.add_argument("--no-peer", action="store_true")

@@ -126,48 +126,134 @@ def _weights(model: CannonModel, ivar):
     return jnp.where(ok, ivar / (1.0 + ivar * jnp.where(ok, s2, 0.0)), 0.0)
 
 
+def _term_derivatives(exponents, x):
+    """Terms ``v`` (t,), first ``D = dv/dx`` (t, n) and second derivatives (t, n, n) of the
+    monomials ``v_k = prod_j x_j^e_kj`` in closed form (static exponents: the powers unroll into
+    ``lax.integer_pow``; no autodiff inside the Levenberg-Marquardt loop)."""
+    n = x.shape[0]
+    one = jnp.ones((), x.dtype)
+    zero = jnp.zeros((), x.dtype)
+
+    def mono(e):  # coefficient * prod x_j^e_j for integer e (0 if any e_j < 0)
+        if any(ej < 0 for ej in e):
+            return zero
+        t = one
+        for j, ej in enumerate(e):
+            if ej > 0:
+                t = t * jax.lax.integer_pow(x[j], ej)
+        return t
+
+    v, D, H = [], [], []
+    for row in exponents:
+        row = list(row)
+        v.append(mono(row))
+        drow, hrow = [], []
+        for i in range(n):
+            ei = list(row)
+            ei[i] -= 1
+            drow.append(row[i] * mono(ei) if row[i] > 0 else zero)
+            hi = []
+            for j in range(n):
+                if row[i] == 0 or ei[j] <= 0:
+                    hi.append(zero)
+                    continue
+                eij = list(ei)
+                eij[j] -= 1
+                hi.append(row[i] * ei[j] * mono(eij))
+            hrow.append(jnp.stack(hi))
+        D.append(jnp.stack(drow))
+        H.append(jnp.stack(hrow))
+    return jnp.stack(v), jnp.stack(D), jnp.stack(H)
+
+
+def _chol_solve(H, b):
+    """Solve ``H y = b`` for a small symmetric positive-definite ``H`` (n, n), ``b`` (n,) or (n, m).
+
+    For n <= 8 the Cholesky factorisation and the two triangular solves are unrolled into scalar
+    operations (vectorised over any vmap batch; a batched LAPACK call per 3x3 system costs more
+    than the arithmetic). A non-positive pivot gives non-finite output, like ``cho_factor``.
+    """
+    n = H.shape[0]
+    if n > 8:
+        return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(H, lower=True), b)
+    L = [[None] * n for _ in range(n)]
+    for j in range(n):
+        d = H[j, j] - sum(L[j][k] * L[j][k] for k in range(j))
+        L[j][j] = jnp.sqrt(d)
+        for i in range(j + 1, n):
+            L[i][j] = (H[i, j] - sum(L[i][k] * L[j][k] for k in range(j))) / L[j][j]
+    y = [None] * n
+    for i in range(n):
+        y[i] = (b[i] - sum(L[i][k] * y[k] for k in range(i))) / L[i][i]
+    z = [None] * n
+    for i in reversed(range(n)):
+        z[i] = (y[i] - sum(L[k][i] * z[k] for k in range(i + 1, n))) / L[i][i]
+    return jnp.stack(z)
+
+
 def _lm_quadform(vec, G, c, fwf, x0, free, opts: LevenbergMarquardt):
-    """Minimise ``chi2(x) = fwf - 2 c.v(x) + v(x)' G v(x)`` over the ``free`` labels from x0."""
+    """Minimise ``chi2(x) = fwf - 2 c.v(x) + v(x)' G v(x)`` over the ``free`` labels from x0.
+
+    Each iteration: closed-form terms and derivatives, gradient ``D'(Gv - c)`` and exact Hessian
+    ``D'GD + sum_k (Gv - c)_k d2v_k`` of chi2/2, a Marquardt-damped step by an unrolled Cholesky
+    (the Gauss-Newton matrix ``D'GD`` where the exact Hessian is not positive definite), accepted
+    if chi2 drops. The loop stops after the step from a point whose Newton decrement is below
+    ``1e-4 * tol * max(1, chi2)`` (taken unconditionally: quadratic convergence leaves far less
+    than the tolerance), or after ``n_iter`` iterations. ``converged``: the Newton decrement
+    ``g' H^-1 g`` at the returned point is below ``tol * max(1, chi2)``.
+    """
     n = x0.shape[0]
     eye = jnp.eye(n, dtype=x0.dtype)
     both = free[:, None] & free[None, :]
+    exps = vec.exponents
 
     def chi2(x):
         v = vec.terms_std(x)
         return fwf - 2.0 * c @ v + v @ G @ v
 
-    def grad_hess(x):
-        v = vec.terms_std(x)
-        D = jax.jacfwd(vec.terms_std)(x)  # (n_terms, n_labels)
-        g = D.T @ (G @ v - c)
-        H = D.T @ G @ D
-        return jnp.where(free, g, 0.0), jnp.where(both, H, eye)
+    def derivs(x):
+        v, D, H2 = _term_derivatives(exps, x)
+        r = G @ v - c
+        g = jnp.where(free, D.T @ r, 0.0)
+        H_gn = D.T @ G @ D
+        H_full = H_gn + jnp.einsum("k,kij->ij", r, H2)
+        return g, jnp.where(both, H_gn, eye), jnp.where(both, H_full, eye)
 
     def damped_step(H, g, lam):
         Hd = H + lam * jnp.diag(jnp.abs(jnp.diagonal(H))) + 1e-300 * eye
-        return -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(Hd, lower=True), g)
+        return -_chol_solve(Hd, g)
 
-    def body(_, state):
-        x, q, lam = state
-        g, H_gn = grad_hess(x)
-        # exact Hessian of chi2/2 (cheap in term space): quadratic convergence even where the
-        # residuals are not small; Gauss-Newton matrix where it is not positive definite
-        H_full = jnp.where(both, 0.5 * jax.hessian(chi2)(x), eye)
+    def decrement(H, g):
+        return g @ _chol_solve(H, g)
+
+    def cond(state):
+        it, _, _, _, done = state
+        return (it < opts.n_iter) & ~done
+
+    def body(state):
+        it, x, q, lam, _ = state
+        g, H_gn, H_full = derivs(x)
         dx = damped_step(H_full, g, lam)
         dx = jnp.where(jnp.all(jnp.isfinite(dx)), dx, damped_step(H_gn, g, lam))
         dx = jnp.where(jnp.isfinite(dx), dx, 0.0)
         x_new = x + dx
         q_new = chi2(x_new)
-        acc = q_new <= q
-        return (jnp.where(acc, x_new, x), jnp.where(acc, q_new, q),
-                jnp.clip(jnp.where(acc, lam * 0.3, lam * 10.0), 1e-12, 1e12))
+        dec = decrement(H_gn, g)
+        # this close to the optimum the chi2 change (~dec) is at the roundoff of the quadratic
+        # form (~1e-16 f'Wf), so the final step is taken without the chi2 test and the loop ends
+        done = (dec < 1e-4 * opts.tol * jnp.maximum(1.0, q)) & jnp.isfinite(q_new)
+        acc = (q_new <= q) | done
+        done = done | ~jnp.isfinite(dec) | jnp.all(dx == 0)
+        return (it + 1, jnp.where(acc, x_new, x), jnp.where(acc, q_new, q),
+                jnp.clip(jnp.where(acc, lam * 0.3, lam * 10.0), 1e-12, 1e12), done)
 
     q0 = chi2(x0)
-    x, q, _ = jax.lax.fori_loop(0, opts.n_iter, body, (x0, q0, jnp.asarray(opts.damping)))
-    g, H = grad_hess(x)
+    state0 = (jnp.zeros((), jnp.int32), x0, q0, jnp.asarray(opts.damping, x0.dtype),
+              jnp.zeros((), bool))
+    _, x, q, _, _ = jax.lax.while_loop(cond, body, state0)
+    g, H, _ = derivs(x)
     # Newton decrement g' H^-1 g: the chi2 still to gain; converged if tiny
-    dec = g @ jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(H, lower=True), g)
-    return x, q, dec < opts.tol * jnp.maximum(1.0, q)
+    return x, q, decrement(H, g) < opts.tol * jnp.maximum(1.0, q)
 
 
 def _quadform_one(model: CannonModel, flux, ivar):
@@ -262,10 +348,9 @@ def _fit_from_quadform(model: CannonModel, G, c, fwf, n_used, options: FitOption
         lambda x0: _lm_quadform(vec, G, c, fwf, x0, all_free, options.solver))(cands[top])
     best = jnp.argmin(jnp.where(jnp.isfinite(chi2s), chi2s, jnp.inf))
     x, chi2, ok = xs[best], chi2s[best], oks[best]
-    D = jax.jacfwd(vec.terms_std)(x)
+    _, D, _ = _term_derivatives(vec.exponents, x)
     F = D.T @ G @ D  # = J'J, the Gauss-Newton Fisher matrix
-    eye = jnp.eye(n_lab, dtype=F.dtype)
-    cov_std = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(F, lower=True), eye)
+    cov_std = _chol_solve(F, jnp.eye(n_lab, dtype=F.dtype))
     return _finish(model, x, chi2, ok, top[best], cov_std, n_used, options)
 
 
@@ -313,10 +398,9 @@ def _fit_one_pixels(model, flux, ivar, options: FitOptions) -> LabelFit:
     x, chi2, ok = xs[best], chi2s[best], oks[best]
     best = top[best]
 
-    D = jax.jacfwd(vec.terms_std)(x)
+    _, D, _ = _term_derivatives(vec.exponents, x)
     F = D.T @ G @ D  # = J'J, the Gauss-Newton Fisher matrix
-    eye = jnp.eye(n_lab, dtype=F.dtype)
-    cov_std = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(F, lower=True), eye)
+    cov_std = _chol_solve(F, jnp.eye(n_lab, dtype=F.dtype))
 
     if options.windows is not None:
         win = jnp.asarray(options.windows, dtype=bool)
@@ -329,7 +413,7 @@ def _fit_one_pixels(model, flux, ivar, options: FitOptions) -> LabelFit:
             cj = Th.T @ (wj * flux)
             free = jnp.arange(n_lab) == j
             xj, _, _ = _lm_quadform(vec, Gj, cj, jnp.sum(wj * flux * flux), x, free, lm)
-            Dj = jax.jacfwd(vec.terms_std)(xj)[:, j]
+            Dj = _term_derivatives(vec.exponents, xj)[1][:, j]
             return xj[j], 1.0 / (Dj @ Gj @ Dj)
 
         xj, varj = jax.vmap(refit)(jnp.arange(n_lab))
@@ -388,17 +472,20 @@ def fit_labels(
     *,
     wavelength: Float[Array, " n_pixels"] | None = None,
     options: FitOptions = FitOptions(),
-    batch_size: int = 1024,
+    batch_size: int = 256,
     progress: bool = False,
 ) -> LabelFit:
     """ML labels for many stars (the test step), returned as numpy arrays in a :class:`LabelFit`.
 
     Stars are processed ``batch_size`` at a time by one compiled function (the last batch is
     padded), each batch sharded over all visible devices. ``ivar = 0`` pixels are ignored.
-    Spectra on a different wavelength grid raise a ValueError (resample them first).
+    Spectra on a different wavelength grid raise a ValueError (resample them first). The inputs
+    are checked but not copied; on CPU, batches of a few hundred stars are fastest (the copy of
+    a batch into a new JAX buffer is dominated by page faults once it exceeds a few tens of MB).
     """
     check_wavelength(model.wavelength, wavelength)
-    flux, ivar = check_spectra(flux, ivar, n_pixels=model.n_pixels, what="test spectra")
+    flux, ivar = check_spectra(flux, ivar, n_pixels=model.n_pixels, what="test spectra",
+                               copy=False)
     n = flux.shape[0]
     if n == 0:
         raise ValueError("no test spectra given")
@@ -421,7 +508,7 @@ def fit_padded(model, flux, ivar, options, batch: int, *, progress: bool = False
     for i in rng:
         f = _pad_rows(flux[i : i + batch], batch)
         v = _pad_rows(ivar[i : i + batch], batch)
-        res = fit_batch_sharded(model, f, v, options)
-        m = min(batch, n - i)
-        out.append(jax.tree.map(lambda a, m=m: np.asarray(a)[:m], res))
-    return jax.tree.map(lambda *a: np.concatenate(a, axis=0), *out)
+        # kept on the device until the end: the next batch is copied while this one runs
+        out.append((fit_batch_sharded(model, f, v, options), min(batch, n - i)))
+    return jax.tree.map(lambda *a: np.concatenate(a, axis=0),
+                        *[jax.tree.map(lambda a, m=m: np.asarray(a)[:m], r) for r, m in out])

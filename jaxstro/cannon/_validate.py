@@ -11,14 +11,19 @@ def _star_list(idx: np.ndarray, limit: int = 10) -> str:
     return s + (f", ... ({idx.size} in all)" if idx.size > limit else "")
 
 
-def check_spectra(flux, ivar, *, n_pixels: int | None = None, what: str = "spectra"):
+def check_spectra(flux, ivar, *, n_pixels: int | None = None, what: str = "spectra",
+                  copy: bool = True):
     """Return float64 ``(flux, ivar)`` with ivar=0 pixels given flux 0; raise on bad input.
 
     ivar = 0 marks a pixel as missing (its flux may be NaN). NaN/inf flux where ivar > 0, NaN or
     negative ivar raise a ValueError naming the stars (row indices).
+
+    ``copy=False``: only check (in blocks of rows, so the temporaries stay small) and return the
+    inputs as float64 without copying them when they already are; flux at ivar = 0 is then left
+    as given (the caller must mask it).
     """
-    flux = np.array(flux, dtype=float, copy=True)
-    ivar = np.array(ivar, dtype=float, copy=True)
+    flux = np.array(flux, dtype=float, copy=True) if copy else np.asarray(flux, dtype=float)
+    ivar = np.array(ivar, dtype=float, copy=True) if copy else np.asarray(ivar, dtype=float)
     if flux.ndim != 2 or ivar.shape != flux.shape:
         raise ValueError(
             f"{what}: flux and ivar must be 2-D (n_stars, n_pixels) with equal shapes, got "
@@ -29,18 +34,23 @@ def check_spectra(flux, ivar, *, n_pixels: int | None = None, what: str = "spect
             f"{what}: {flux.shape[1]} pixels, but the model has {n_pixels} "
             "(test spectra must be on the training wavelength grid)"
         )
-    bad_ivar = ~np.isfinite(ivar) | (ivar < 0)
-    if bad_ivar.any():
-        rows = np.flatnonzero(bad_ivar.any(axis=1))
+    block = flux.shape[0] if copy else 256
+    bad_i, bad_f = [], []
+    for i in range(0, flux.shape[0], max(block, 1)):
+        f, iv = flux[i : i + block], ivar[i : i + block]
+        bad_i.append(i + np.flatnonzero((~np.isfinite(iv) | (iv < 0)).any(axis=1)))
+        bad_f.append(i + np.flatnonzero((~np.isfinite(f) & (iv > 0)).any(axis=1)))
+    rows = np.concatenate(bad_i) if bad_i else np.zeros(0, int)
+    if rows.size:
         raise ValueError(f"{what}: ivar is NaN, inf or negative for stars {_star_list(rows)}")
-    bad_flux = ~np.isfinite(flux) & (ivar > 0)
-    if bad_flux.any():
-        rows = np.flatnonzero(bad_flux.any(axis=1))
+    rows = np.concatenate(bad_f) if bad_f else np.zeros(0, int)
+    if rows.size:
         raise ValueError(
             f"{what}: flux is NaN/inf at pixels with ivar > 0 for stars {_star_list(rows)} "
             "(set ivar = 0 there to mask them)"
         )
-    flux[ivar == 0] = 0.0
+    if copy:
+        flux[ivar == 0] = 0.0
     return flux, ivar
 
 

@@ -40,3 +40,31 @@ def test_blocked_quadratic_forms_match(quad_model, apogee):
     for b, o in zip(_quadform_blocked(quad_model, f, iv, block=128),
                     _quadform_batch(quad_model, f, iv), strict=True):
         np.testing.assert_allclose(np.asarray(b), np.asarray(o), rtol=1e-11)
+
+
+def test_closed_form_term_derivatives_match_autodiff():
+    from jaxstro.cannon._labels import _term_derivatives
+
+    vec = Vectorizer.from_terms(("a", "b", "c"), [[1, 0, 0], [0, 2, 0], [1, 1, 1], [3, 0, 1],
+                                                  [0, 0, 2]], include_constant=True)
+    x = jnp.asarray([0.7, -1.3, 0.4])
+    v, D, H = _term_derivatives(vec.exponents, x)
+    np.testing.assert_allclose(v, vec.terms_std(x), rtol=1e-14)
+    np.testing.assert_allclose(D, jax.jacfwd(vec.terms_std)(x), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(H, jax.hessian(vec.terms_std)(x), rtol=1e-14, atol=1e-15)
+
+
+def test_unrolled_cholesky_solve():
+    from jaxstro.cannon._labels import _chol_solve
+
+    rng = np.random.default_rng(5)
+    for n in (1, 3, 6):
+        X = rng.normal(size=(n + 4, n))
+        H = X.T @ X
+        b = rng.normal(size=n)
+        B = rng.normal(size=(n, 2))
+        np.testing.assert_allclose(_chol_solve(jnp.asarray(H), jnp.asarray(b)),
+                                   np.linalg.solve(H, b), rtol=1e-10)
+        np.testing.assert_allclose(_chol_solve(jnp.asarray(H), jnp.asarray(B)),
+                                   np.linalg.solve(H, B), rtol=1e-10)
+    assert not np.all(np.isfinite(_chol_solve(-jnp.eye(3), jnp.ones(3))))
