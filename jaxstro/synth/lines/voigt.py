@@ -7,11 +7,19 @@ polynomial coefficients of ``p`` obtained once from an FFT of ``exp(-t^2)(L^2 + 
 mapped grid ``t = L tan(theta/2)``. With ``N = 32`` terms the Voigt-Hjerting function
 ``H(a, v) = Re w(v + i a)`` has absolute error below 1e-13 and relative error below 3e-6 for
 1e-6 <= a <= 100, |v| <= 1e3 against ``scipy.special.wofz`` (tested). The approximation is a
-rational function, smooth and differentiable in both arguments (jax autodiff).
+rational function, smooth and differentiable in both arguments.
+
+Derivatives use the Faddeeva function's differential equation ``w'(z) = -2 z w(z) + 2i/sqrt(pi)``
+(a ``jax.custom_jvp``), so a tangent or cotangent costs a few complex operations on top of the
+value instead of differentiating through the 32-term Horner recurrence (whose reverse pass stores or
+recomputes every intermediate). For ``|z| < 10`` the rule's error is ``2|z|`` times the
+approximation's (< 3e-12 absolute); tested against central differences and against autodiff of the
+series.
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
@@ -36,7 +44,12 @@ _L32, _A32 = _weideman_coefficients(32)
 
 def faddeeva(z: ArrayLike) -> Array:
     """w(z) for Im z >= 0 (upper half plane, where line profiles live)."""
-    z = jnp.asarray(z)
+    return _faddeeva(jnp.asarray(z) + 0j)
+
+
+def _weideman_series(z: Array) -> Array:
+    """The N = 32 Weideman rational approximation itself (differentiable by plain autodiff; kept
+    for the test of the derivative rule)."""
     iz = 1j * z
     den = _L32 - iz
     zz = (_L32 + iz) / den
@@ -44,6 +57,18 @@ def faddeeva(z: ArrayLike) -> Array:
     for c in _A32:  # Horner; 32 fused multiply-adds, unrolled at trace time
         p = p * zz + c
     return 2.0 * p / den**2 + (1.0 / SQRT_PI) / den
+
+
+@jax.custom_jvp
+def _faddeeva(z: Array) -> Array:
+    return _weideman_series(z)
+
+
+@_faddeeva.defjvp
+def _faddeeva_jvp(primals, tangents):
+    (z,), (dz,) = primals, tangents
+    w = _faddeeva(z)
+    return w, (2j / SQRT_PI - 2.0 * z * w) * dz
 
 
 def voigt_hjerting(a: Float[ArrayLike, "..."], v: Float[ArrayLike, "..."]) -> Array:
