@@ -14,7 +14,12 @@ For a pixel with fluxes ``f_n``, inverse variances ``ivar_n`` and design matrix 
   root of ``ln sum w^2 r^2 - ln sum w`` (same sign), found by safeguarded Newton steps in
   ``ln(c + s^2)`` with the exact slope (bisection inside the sign bracket as fallback). It
   converges in ~5 likelihood evaluations (each a few matrix products over the stars) instead
-  of the ~35 of a bisection. If the derivative is <= 0 at s = 0 the optimum is s = 0.
+  of the ~35 of a bisection; the last, small Newton step is taken without another evaluation
+  (theta(s) to first order, ``d theta / d s^2 = -M^-1 sum w^2 r a``). If the derivative is <= 0
+  at s = 0 the optimum is s = 0.
+* data flow: the spectra are checked but not copied; pixels are trained in chunks of ~2M
+  (star, pixel) values, each copied into a small buffer and fitted by one compiled function
+  (blocks of ``pixel_batch`` pixels by ``lax.map``), dispatched asynchronously.
 * optional L1 (Casey et al. 2016): ``-ln L + l1 * sum_{k>0} |theta_k|`` by iteratively reweighted
   ridge steps (fixed count), the constant term unpenalised.
 * censoring: terms containing a censored label are fixed to 0 at the censored pixels.
@@ -43,8 +48,10 @@ class TrainOptions(eqx.Module):
         fixed_scatter: the scatter used when ``fit_scatter`` is False.
         scatter_max: upper bound of s; None: per pixel ``2 * std(flux)`` of the valid training
             fluxes (the ML s cannot exceed the spread of the data about a constant).
-        scatter_rtol: the root search stops when a step changes ``c + s^2`` (``c`` the pixel's
-            mean noise variance) by less than this relative amount.
+        scatter_rtol: the root search in ``y = ln(c + s^2)`` (``c`` the pixel's mean noise
+            variance) ends with a Newton step below ``sqrt(scatter_rtol)``, taken without a
+            further likelihood evaluation (theta moved to first order in s^2), which leaves an
+            error of order ``scatter_rtol`` in y.
         scatter_max_iter: at most this many likelihood evaluations per pixel (each one is a
             matrix product over all stars); pixels not converged by then keep the last iterate.
         l1: L1 regularisation strength (0: none).
@@ -63,13 +70,13 @@ class TrainOptions(eqx.Module):
     pixel_batch: int | None = eqx.field(static=True, default=64)
 
 
-def _solve_normal(M, b, term_mask, l1_diag=None):
-    """Solve ``M theta = b`` on the unmasked terms (masked terms fixed to 0), Cholesky + Jacobi."""
+def _factor_normal(M, term_mask, l1_diag=None):
+    """Cholesky factor of the Jacobi-equilibrated ``M`` on the unmasked terms (masked terms and
+    empty columns replaced by the identity), for :func:`_solve_factored`."""
     t = M.shape[-1]
     eye = jnp.eye(t, dtype=M.dtype)
     both = term_mask[:, None] & term_mask[None, :]
     M = jnp.where(both, M, eye)
-    b = jnp.where(term_mask, b, 0.0)
     if l1_diag is not None:
         M = M + jnp.diag(jnp.where(term_mask, l1_diag, 0.0))
     dg = jnp.diagonal(M)
@@ -79,9 +86,18 @@ def _solve_normal(M, b, term_mask, l1_diag=None):
     Ms = M * d[:, None] * d[None, :]
     # a relative ridge of 1e-14 on the unit diagonal keeps exactly degenerate columns finite
     Ms = Ms + 1e-14 * eye
-    c = jax.scipy.linalg.cho_factor(Ms, lower=True)
-    y = jax.scipy.linalg.cho_solve(c, d * jnp.where(ok, b, 0.0))
-    return jnp.where(term_mask & ok, d * y, 0.0)
+    return jax.scipy.linalg.cho_factor(Ms, lower=True)[0], d, term_mask & ok
+
+
+def _solve_factored(factor, b):
+    L, d, free = factor
+    y = jax.scipy.linalg.cho_solve((L, True), d * jnp.where(free, b, 0.0))
+    return jnp.where(free, d * y, 0.0)
+
+
+def _solve_normal(M, b, term_mask, l1_diag=None):
+    """Solve ``M theta = b`` on the unmasked terms (masked terms fixed to 0), Cholesky + Jacobi."""
+    return _solve_factored(_factor_normal(M, term_mask, l1_diag), b)
 
 
 def product_monomials(exponents) -> tuple[np.ndarray, np.ndarray]:
@@ -110,38 +126,49 @@ def product_monomials(exponents) -> tuple[np.ndarray, np.ndarray]:
 
 def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions,
                 with_lnl: bool):
-    """theta, s (and ln L) for a block of pixels, batched: ``flux``/``ivar`` are (p, n_stars).
+    """theta, s, ln L and the number of likelihood evaluations for a block of pixels, batched:
+    ``flux``/``ivar`` are (p, n_stars) (flux at ivar = 0 ignored); ``s_hi`` None: computed here.
 
     At a trial ``s^2`` per pixel all normal equations come from two matrix products over the
     stars, ``W^T Mon`` (the distinct term products) and ``(W f)^T A``, then a batched Cholesky
-    solve. The ML scatter is the root of ``kappa(s^2) = ln sum w^2 r^2 - ln sum w`` (same sign as
-    d lnL / d s^2, by the envelope theorem), found by safeguarded Newton steps in
-    ``y = ln(c + s^2)``: for equal noise kappa is linear in y and one step is exact. The slope
-    uses ``d/ds^2 sum w^2 r^2 = -2 sum w^3 r^2`` and drops the theta(s) term
-    ``2 q' M^-1 q`` with ``q = sum w^2 r a`` (zero for equal noise: the WLS residuals are
-    w-orthogonal to the terms), so each evaluation costs the two matrix products plus one for
-    the residuals. The bracket ``[lo, hi]`` on the sign of kappa is kept; a Newton step that
-    leaves it is replaced by bisection in y. If ``kappa(0) <= 0`` the optimum is s = 0.
+    factorisation (used twice). The ML scatter is the root of
+    ``kappa(s^2) = ln sum w^2 r^2 - ln sum w`` (same sign as d lnL / d s^2, by the envelope
+    theorem), found by safeguarded Newton steps in ``y = ln(c + s^2)``: for equal noise kappa is
+    linear in y and one step is exact. The slope uses ``d/ds^2 sum w^2 r^2 = -2 sum w^3 r^2``
+    plus the theta(s) term ``2 q' M^-1 q`` with ``q = sum w^2 r a`` (zero for equal noise: the
+    WLS residuals are w-orthogonal to the terms); ``-M^-1 q = d theta / d s^2`` also moves theta
+    along the last, small Newton step. The bracket ``[lo, hi]`` on the sign of kappa is kept; a
+    Newton step that leaves it is replaced by bisection in y. If ``kappa(0) <= 0`` the optimum
+    is s = 0. A block iterates until all its pixels are done.
     """
     valid = ivar > 0
+    flux = jnp.where(valid, flux, 0.0)
     var = jnp.where(valid, 1.0 / jnp.where(valid, ivar, 1.0), jnp.inf)  # sigma^2; w = 1/(var+s^2)
     n_valid = jnp.sum(valid, axis=1)
     c = jnp.maximum(n_valid, 1) / jnp.maximum(jnp.sum(ivar, axis=1), 1e-300)  # mean variance
+    if s_hi is None:  # 2 std of the valid fluxes (default_scatter_max), per pixel
+        nv = jnp.maximum(n_valid, 1)
+        mean = jnp.sum(flux, axis=1) / nv
+        sd = jnp.sqrt(jnp.sum(jnp.where(valid, flux - mean[:, None], 0.0) ** 2, axis=1) / nv)
+        s_hi = jnp.maximum(2.0 * sd, 1e-6)
     dot = partial(jnp.einsum, "pn,pn->p")
     Mon = A[:, pairs[:, 0]] * A[:, pairs[:, 1]]  # (n, K)
     l1 = opts.l1
-    solve = jax.vmap(_solve_normal)
+    factor = jax.vmap(_factor_normal)
+    solve = jax.vmap(_solve_factored)
 
     def evaluate(s2):
         W = 1.0 / (var + s2[:, None])  # 0 where ivar = 0
         G = (W @ Mon)[:, index]  # (p, t, t)
         b = (W * flux) @ A  # (p, t)
-        theta = solve(G, b, term_mask)
+        fac = factor(G, term_mask)
+        theta = solve(fac, b)
         if l1 > 0:
             pen = jnp.ones(A.shape[1], A.dtype).at[0].set(0.0)  # constant term unpenalised
 
             def irls(_, th):
-                return solve(G, b, term_mask, l1 * pen / jnp.maximum(jnp.abs(th), 1e-10))
+                return jax.vmap(_solve_normal)(G, b, term_mask,
+                                               l1 * pen / jnp.maximum(jnp.abs(th), 1e-10))
 
             theta = jax.lax.fori_loop(0, opts.l1_iterations, irls, theta)
         R = flux - theta @ A.T  # (p, n)
@@ -152,9 +179,10 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
         q3 = dot(W2R, WR)
         s2w = dot(W, W)
         chi2 = dot(WR, R)
-        q = W2R @ A  # d theta / d s^2 = M^-1 q
-        qmq = jnp.sum(q * solve(G, q, term_mask), axis=1)
-        return theta, s1, q2, q3 - qmq, s2w, chi2
+        q = W2R @ A
+        dtheta = -solve(fac, q)  # d theta / d s^2 = -M^-1 q
+        qmq = -jnp.sum(q * dtheta, axis=1)
+        return theta, s1, q2, q3 - qmq, s2w, chi2, dtheta
 
     fit = jnp.isnan(s_fixed) & opts.fit_scatter
     x0 = jnp.where(fit, 0.0, jnp.where(jnp.isnan(s_fixed), opts.fixed_scatter, s_fixed) ** 2)
@@ -162,15 +190,18 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
     state0 = dict(
         it=jnp.zeros((), jnp.int32), x=x0, lo=jnp.zeros_like(x0), hi=s_hi**2,
         done=jnp.zeros(p, bool), theta=jnp.zeros((p, t), A.dtype), s2=x0,
-        chi2=jnp.zeros_like(x0),
+        chi2=jnp.zeros_like(x0), n_eval=jnp.zeros(p, jnp.int32),
     )
+    # a Newton step below this (in y) is taken without a further evaluation (theta, chi2 moved to
+    # first order): the error left is of order its square, ~scatter_rtol
+    step_tol = float(np.sqrt(opts.scatter_rtol))
 
     def cond(st):
         return (st["it"] < opts.scatter_max_iter) & ~jnp.all(st["done"])
 
     def body(st):
         x, lo, hi, done = st["x"], st["lo"], st["hi"], st["done"]
-        theta, s1, q2, q3, s2w, chi2 = evaluate(x)
+        theta, s1, q2, q3, s2w, chi2, dtheta = evaluate(x)
         tiny = jnp.finfo(x.dtype).tiny
         kappa = jnp.log(jnp.maximum(q2, tiny)) - jnp.log(jnp.maximum(s1, tiny))
         # d kappa / d y, y = ln(c + s^2)
@@ -185,16 +216,22 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
         y_new = jnp.where(inside, y_newton, 0.5 * (y_lo + y_hi))
         x_new = jnp.clip(jnp.exp(y_new) - c, lo, hi)
         at_zero = (x == 0) & (kappa <= 0)  # optimum on the boundary s = 0
-        small = newton_ok & (jnp.abs(y_newton - y) <= opts.scatter_rtol)  # Newton step size
+        small = inside & (jnp.abs(y_newton - y) <= step_tol) & fit & ~at_zero
         conv = ~fit | at_zero | small | (hi - lo <= 0)
+        # the last (small) Newton step: theta(s^2) and chi2 to first order (envelope theorem:
+        # d chi2 / d s^2 = -sum w^2 r^2 at the WLS optimum)
+        dx = jnp.where(small, x_new - x, 0.0)
+        theta = theta + dx[:, None] * dtheta
+        chi2 = chi2 - dx * q2
         keep = ~done  # converged pixels keep their values
         return dict(
             it=st["it"] + 1,
             x=jnp.where(keep & ~conv, x_new, x),
             lo=lo, hi=hi, done=done | conv,
             theta=jnp.where(keep[:, None], theta, st["theta"]),
-            s2=jnp.where(keep, x, st["s2"]),
+            s2=jnp.where(keep, x + dx, st["s2"]),
             chi2=jnp.where(keep, chi2, st["chi2"]),
+            n_eval=st["n_eval"] + keep,
         )
 
     st = jax.lax.while_loop(cond, body, state0)
@@ -204,46 +241,79 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
         lnl = -0.5 * (st["chi2"] - logw)
     else:
         lnl = jnp.full_like(s2, jnp.nan)
-    return st["theta"], jnp.sqrt(s2), lnl
+    return st["theta"], jnp.sqrt(s2), lnl, st["n_eval"]
 
 
 @eqx.filter_jit
-def _train_core(A, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions, exponents,
-                with_lnl: bool = True):
-    """Batched training over pixels. ``flux``/``ivar`` are (n_stars, n_pixels), as given."""
+def _train_chunk(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOptions, exponents,
+                 with_lnl: bool = True):
+    """Train one chunk of pixels. ``flux``/``ivar`` are (n_stars, chunk) with chunk a multiple of
+    ``opts.pixel_batch``; pixel-major blocks of ``pixel_batch`` pixels are fitted by ``lax.map``.
+    ``star_w`` (n_stars,) multiplies ivar (0: star not used); ``s_hi`` None: 2 std of the valid
+    fluxes per pixel. Returns theta, s, ln L and the number of likelihood evaluations per pixel.
+    """
     pairs, index = product_monomials(exponents)
     pairs, index = jnp.asarray(pairs), jnp.asarray(index)
+    ivar = ivar * star_w[:, None]
     n_valid = jnp.sum(ivar > 0, axis=0)
     enough = n_valid >= jnp.sum(term_mask, axis=1)
-    n, p = flux.shape
-    flux, ivar = flux.T, ivar.T  # pixel-major: contiguous per-pixel reductions
-    pb = opts.pixel_batch
-    if pb is None or pb >= p:
-        theta, s, lnl = _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts,
-                                    with_lnl)
-    else:
-        nb = -(-p // pb)
-        pad = nb * pb - p
+    p = flux.shape[1]
+    pb = opts.pixel_batch or p
+    nb = p // pb
 
-        def blocks(x, value):  # (p, ...) -> (nb, pb, ...)
-            x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), constant_values=value)
-            return x.reshape(nb, pb, *x.shape[1:])
+    def blocks(x):  # (p, ...) -> (nb, pb, ...)
+        return x.reshape(nb, pb, *x.shape[1:])
 
-        xs = (blocks(flux, 0.0), blocks(ivar, 0.0), blocks(term_mask, True),
-              blocks(s_hi, 1.0), blocks(s_fixed, 0.0))
+    xs = (blocks(flux.T), blocks(ivar.T), blocks(term_mask),
+          None if s_hi is None else blocks(s_hi), blocks(s_fixed))
 
-        def one(args):
-            f, iv, m, sh, sf = args
-            return _fit_pixels(A, pairs, index, f, iv, m, sh, sf, opts, with_lnl)
+    def one(args):
+        f, iv, m, sh, sf = args
+        return _fit_pixels(A, pairs, index, f, iv, m, sh, sf, opts, with_lnl)
 
-        theta, s, lnl = jax.lax.map(one, xs)
-        theta = theta.reshape(nb * pb, -1)[:p]
-        s, lnl = s.reshape(-1)[:p], lnl.reshape(-1)[:p]
+    theta, s, lnl, n_eval = jax.lax.map(one, xs)
+    theta = theta.reshape(p, -1)
+    s, lnl, n_eval = s.reshape(-1), lnl.reshape(-1), n_eval.reshape(-1)
     const = jnp.zeros_like(theta[0]).at[0].set(1.0)
     theta = jnp.where(enough[:, None], theta, const)
     s = jnp.where(enough, s, jnp.inf)
     lnl = jnp.where(enough, lnl, jnp.nan)
-    return theta, s, lnl
+    return theta, s, lnl, n_eval
+
+
+def _train_pixels(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOptions,
+                  exponents, with_lnl: bool):
+    """All pixels, in chunks of ~2M (star, pixel) values (16 MB per array): each chunk is copied
+    (contiguous) and passed to one compiled :func:`_train_chunk`; the chunks are dispatched
+    asynchronously, so the next copy overlaps the previous fit. Small chunk buffers are reused by
+    the allocator (one copy of the whole 5,000 x 8,575 set into fresh memory costs ~0.3 s of
+    page faults here, more than the copy)."""
+    n, p = flux.shape
+    pb = opts.pixel_batch or p
+    if opts.pixel_batch is None:
+        chunk = p
+    else:
+        chunk = min(pb * max(1, (1 << 21) // max(n, 1) // pb), -(-p // pb) * pb)
+
+    def cols(x, i, w):  # (n, p) spectra -> (n, chunk), zero-padded
+        out = np.zeros((x.shape[0], chunk), dtype=x.dtype)
+        out[:, :w] = x[:, i:i + w]
+        return out
+
+    def rows(x, i, w, value):  # per-pixel (p, ...) -> (chunk, ...)
+        out = np.full((chunk, *x.shape[1:]), value, dtype=x.dtype)
+        out[:w] = x[i:i + w]
+        return out
+
+    outs = []
+    for i in range(0, p, chunk):
+        w = min(chunk, p - i)
+        outs.append((_train_chunk(
+            A, cols(flux, i, w), cols(ivar, i, w), star_w, rows(term_mask, i, w, True),
+            None if s_hi is None else rows(s_hi, i, w, 1.0), rows(s_fixed, i, w, 0.0), opts,
+            exponents, with_lnl), w))
+    res = [tuple(np.asarray(a)[:w] for a in r) for r, w in outs]
+    return tuple(np.concatenate(a, axis=0) for a in zip(*res, strict=True))
 
 
 def term_mask_from_censor(vectorizer: Vectorizer, censor, n_pixels: int) -> np.ndarray:
@@ -299,16 +369,18 @@ def train(
     Returns:
         The :class:`CannonModel` (and the per-pixel ln L if ``return_log_likelihood``).
     """
-    flux, ivar = check_spectra(flux, ivar, what="training spectra")
+    # checked, not copied: the flux at ivar = 0 is masked inside the compiled fit
+    flux, ivar = check_spectra(flux, ivar, what="training spectra", copy=False)
     n_stars, n_pix = flux.shape
     labels = check_labels(labels, n_stars, vectorizer.n_labels)
+    star_w = np.ones(n_stars)
     if star_mask is not None:
         star_mask = np.asarray(star_mask, bool)
         if star_mask.shape != (n_stars,):
             raise ValueError(f"star_mask must have shape ({n_stars},), got {star_mask.shape}")
-        ivar = ivar * star_mask[:, None]
-        flux = flux * star_mask[:, None]
-    used = (ivar > 0).any(axis=1)
+        star_w = star_mask.astype(float)
+    used = np.concatenate([(ivar[i:i + 256] > 0).any(axis=1)
+                           for i in range(0, n_stars, 256)]) & (star_w > 0)
     if used.sum() < vectorizer.n_terms:
         raise ValueError(
             f"{int(used.sum())} training stars with data, but the model has {vectorizer.n_terms} "
@@ -317,10 +389,8 @@ def train(
     vec = vectorizer.refit(labels, used)
     A = vec.design_matrix(labels)
     term_mask = term_mask_from_censor(vec, censor, n_pix)
-    if options.scatter_max is None:
-        s_hi = default_scatter_max(flux, ivar)
-    else:
-        s_hi = np.full(n_pix, float(options.scatter_max))
+    # None: 2 std of the valid fluxes per pixel (default_scatter_max), computed in the fit
+    s_hi = None if options.scatter_max is None else np.full(n_pix, float(options.scatter_max))
     if scatter is not None:
         s_fixed = np.array(np.broadcast_to(np.asarray(scatter, dtype=float), (n_pix,)))
         if np.any(s_fixed < 0) or np.any(np.isnan(s_fixed)):
@@ -329,10 +399,9 @@ def train(
         s_fixed = np.full(n_pix, float(options.fixed_scatter))
     else:
         s_fixed = np.full(n_pix, np.nan)
-    theta, s, lnl = _train_core(
-        A, jnp.asarray(flux), jnp.asarray(ivar), jnp.asarray(term_mask), jnp.asarray(s_hi),
-        jnp.asarray(s_fixed), options, vec.exponents, return_log_likelihood,
-    )
+    theta, s, lnl, _ = _train_pixels(A, flux, ivar, jnp.asarray(star_w), term_mask, s_hi,
+                                     s_fixed, options, vec.exponents, return_log_likelihood)
+    theta, s = jnp.asarray(theta), jnp.asarray(s)
     lab_used = labels[used]
     model = CannonModel(
         vectorizer=vec,
