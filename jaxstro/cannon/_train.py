@@ -125,7 +125,7 @@ def product_monomials(exponents) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions,
-                with_lnl: bool):
+                with_lnl: bool, exponents=()):
     """theta, s, ln L and the number of likelihood evaluations for a block of pixels, batched:
     ``flux``/``ivar`` are (p, n_stars) (flux at ivar = 0 ignored); ``s_hi`` None: computed here.
 
@@ -153,13 +153,16 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
         s_hi = jnp.maximum(2.0 * sd, 1e-6)
     dot = partial(jnp.einsum, "pn,pn->p")
     Mon = A[:, pairs[:, 0]] * A[:, pairs[:, 1]]  # (n, K)
+    # with a constant term, sum_n w_n is an entry of the normal matrix (no separate reduction)
+    const = [k for k, row in enumerate(exponents) if not any(row)]
     l1 = opts.l1
     factor = jax.vmap(_factor_normal)
     solve = jax.vmap(_solve_factored)
 
     def evaluate(s2):
         W = 1.0 / (var + s2[:, None])  # 0 where ivar = 0
-        G = (W @ Mon)[:, index]  # (p, t, t)
+        WM = W @ Mon  # (p, K)
+        G = WM[:, index]  # (p, t, t)
         b = (W * flux) @ A  # (p, t)
         fac = factor(G, term_mask)
         theta = solve(fac, b)
@@ -173,12 +176,12 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
             theta = jax.lax.fori_loop(0, opts.l1_iterations, irls, theta)
         R = flux - theta @ A.T  # (p, n)
         WR = W * R
-        s1 = jnp.sum(W, axis=1)
+        s1 = WM[:, index[const[0], const[0]]] if const else jnp.sum(W, axis=1)
         q2 = dot(WR, WR)
         W2R = WR * W
         q3 = dot(W2R, WR)
         s2w = dot(W, W)
-        chi2 = dot(WR, R)
+        chi2 = dot(WR, R) if with_lnl else jnp.zeros_like(s1)
         q = W2R @ A
         dtheta = -solve(fac, q)  # d theta / d s^2 = -M^-1 q
         qmq = -jnp.sum(q * dtheta, axis=1)
@@ -253,7 +256,7 @@ def _train_chunk(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOpt
     fluxes per pixel. Returns theta, s, ln L and the number of likelihood evaluations per pixel.
     """
     pairs, index = product_monomials(exponents)
-    pairs, index = jnp.asarray(pairs), jnp.asarray(index)
+    # numpy (static) index tables: constant gathers
     ivar = ivar * star_w[:, None]
     n_valid = jnp.sum(ivar > 0, axis=0)
     enough = n_valid >= jnp.sum(term_mask, axis=1)
@@ -269,7 +272,7 @@ def _train_chunk(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOpt
 
     def one(args):
         f, iv, m, sh, sf = args
-        return _fit_pixels(A, pairs, index, f, iv, m, sh, sf, opts, with_lnl)
+        return _fit_pixels(A, pairs, index, f, iv, m, sh, sf, opts, with_lnl, exponents)
 
     theta, s, lnl, n_eval = jax.lax.map(one, xs)
     theta = theta.reshape(p, -1)
