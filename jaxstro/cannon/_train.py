@@ -20,9 +20,10 @@ For a pixel with fluxes ``f_n``, inverse variances ``ivar_n`` and design matrix 
   evaluation
   (theta(s) to first order, ``d theta / d s^2 = -M^-1 sum w^2 r a``). If the derivative is <= 0
   at s = 0 the optimum is s = 0.
-* data flow: the spectra are checked but not copied; pixels are trained in chunks of ~2M
-  (star, pixel) values, each copied into a small buffer and fitted by one compiled function
-  (blocks of ``pixel_batch`` pixels by ``lax.map``), dispatched asynchronously.
+* data flow: the spectra are checked but not copied; pixels are trained ``pixel_batch`` at a
+  time, star-major as given (no transposes), each block copied into a small buffer and fitted
+  by one compiled function, dispatched asynchronously; ``w = ivar / (1 + ivar s^2)`` (no
+  separate variance array).
 * optional L1 (Casey et al. 2016): ``-ln L + l1 * sum_{k>0} |theta_k|`` by iteratively reweighted
   ridge steps (fixed count), the constant term unpenalised.
 * censoring: terms containing a censored label are fixed to 0 at the censored pixels.
@@ -59,8 +60,8 @@ class TrainOptions(eqx.Module):
             matrix product over all stars); pixels not converged by then keep the last iterate.
         l1: L1 regularisation strength (0: none).
         l1_iterations: reweighting iterations for the L1 solve.
-        pixel_batch: train this many pixels at a time (``lax.map``; blocks that fit in the
-            CPU cache are ~2x faster than all at once), None: all at once.
+        pixel_batch: train this many pixels per compiled call (blocks that fit in the CPU
+            cache are faster than all at once), None: all at once.
     """
 
     fit_scatter: bool = eqx.field(static=True, default=True)
@@ -130,7 +131,7 @@ def product_monomials(exponents) -> tuple[np.ndarray, np.ndarray]:
 def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions,
                 with_lnl: bool, exponents=()):
     """theta, s, ln L and the number of likelihood evaluations for a block of pixels, batched:
-    ``flux``/``ivar`` are (p, n_stars) (flux at ivar = 0 ignored); ``s_hi`` None: computed here.
+    ``flux``/``ivar`` are (n_stars, p) (flux at ivar = 0 ignored); ``s_hi`` None: computed here.
 
     At a trial ``s^2`` per pixel all normal equations come from two matrix products over the
     stars, ``W^T Mon`` (the distinct term products) and ``(W f)^T A``, then a batched Cholesky
@@ -146,15 +147,14 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
     """
     valid = ivar > 0
     flux = jnp.where(valid, flux, 0.0)
-    var = jnp.where(valid, 1.0 / jnp.where(valid, ivar, 1.0), jnp.inf)  # sigma^2; w = 1/(var+s^2)
-    n_valid = jnp.sum(valid, axis=1)
-    c = jnp.maximum(n_valid, 1) / jnp.maximum(jnp.sum(ivar, axis=1), 1e-300)  # mean variance
+    n_valid = jnp.sum(valid, axis=0)
+    nv = jnp.maximum(n_valid, 1)
+    c = nv / jnp.maximum(jnp.sum(ivar, axis=0), 1e-300)  # mean noise variance
     if s_hi is None:  # 2 std of the valid fluxes (default_scatter_max), per pixel
-        nv = jnp.maximum(n_valid, 1)
-        mean = jnp.sum(flux, axis=1) / nv
-        sd = jnp.sqrt(jnp.sum(jnp.where(valid, flux - mean[:, None], 0.0) ** 2, axis=1) / nv)
+        mean = jnp.sum(flux, axis=0) / nv
+        sd = jnp.sqrt(jnp.maximum(jnp.sum(flux * flux, axis=0) / nv - mean * mean, 0.0))
         s_hi = jnp.maximum(2.0 * sd, 1e-6)
-    dot = partial(jnp.einsum, "pn,pn->p")
+    dot = partial(jnp.einsum, "np,np->p")
     Mon = A[:, pairs[:, 0]] * A[:, pairs[:, 1]]  # (n, K)
     # with a constant term, sum_n w_n is an entry of the normal matrix (no separate reduction)
     const = [k for k, row in enumerate(exponents) if not any(row)]
@@ -162,11 +162,14 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
     factor = jax.vmap(_factor_normal)
     solve = jax.vmap(_solve_factored)
 
+    def weights(s2):  # w = 1 / (sigma^2 + s^2), 0 where ivar = 0
+        return ivar / (1.0 + ivar * s2[None, :])
+
     def evaluate(s2):
-        W = 1.0 / (var + s2[:, None])  # 0 where ivar = 0
-        WM = W @ Mon  # (p, K)
-        G = WM[:, index]  # (p, t, t)
-        b = (W * flux) @ A  # (p, t)
+        W = weights(s2)  # (n, p), star-major like the input: no transposes
+        WM = Mon.T @ W  # (K, p)
+        G = WM.T[:, index]  # (p, t, t)
+        b = ((W * flux).T @ A)  # (p, t)
         fac = factor(G, term_mask)
         theta = solve(fac, b)
         if l1 > 0:
@@ -177,25 +180,25 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
                                                l1 * pen / jnp.maximum(jnp.abs(th), 1e-10))
 
             theta = jax.lax.fori_loop(0, opts.l1_iterations, irls, theta)
-        R = flux - theta @ A.T  # (p, n)
+        R = flux - A @ theta.T  # (n, p)
         WR = W * R
-        s1 = WM[:, index[const[0], const[0]]] if const else jnp.sum(W, axis=1)
+        s1 = WM[index[const[0], const[0]]] if const else jnp.sum(W, axis=0)
         q2 = dot(WR, WR)
         W2R = WR * W
         q3 = dot(W2R, WR)
         W2 = W * W
-        s2w = jnp.sum(W2, axis=1)
+        s2w = jnp.sum(W2, axis=0)
         q4 = dot(W2R, W2R)  # for the curvature of kappa (the variable of the Newton steps)
         s3w = dot(W2, W)
         chi2 = dot(WR, R) if with_lnl else jnp.zeros_like(s1)
-        q = W2R @ A
+        q = W2R.T @ A  # (p, t)
         dtheta = -solve(fac, q)  # d theta / d s^2 = -M^-1 q
         qmq = -jnp.sum(q * dtheta, axis=1)
         return theta, s1, q2, q3, qmq, s2w, q4, s3w, chi2, dtheta
 
     fit = jnp.isnan(s_fixed) & opts.fit_scatter
     x0 = jnp.where(fit, 0.0, jnp.where(jnp.isnan(s_fixed), opts.fixed_scatter, s_fixed) ** 2)
-    p, t = flux.shape[0], A.shape[1]
+    p, t = flux.shape[1], A.shape[1]
     state0 = dict(
         it=jnp.zeros((), jnp.int32), x=x0, lo=jnp.zeros_like(x0), hi=s_hi**2,
         done=jnp.zeros(p, bool), theta=jnp.zeros((p, t), A.dtype), s2=x0,
@@ -255,7 +258,7 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
     st = jax.lax.while_loop(cond, body, state0)
     s2 = st["s2"]
     if with_lnl:
-        logw = jnp.sum(jnp.where(valid, -jnp.log(var + s2[:, None]), 0.0), axis=1)
+        logw = jnp.sum(jnp.where(valid, jnp.log(jnp.where(valid, weights(s2), 1.0)), 0.0), axis=0)
         lnl = -0.5 * (st["chi2"] - logw)
     else:
         lnl = jnp.full_like(s2, jnp.nan)
@@ -265,33 +268,16 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
 @eqx.filter_jit
 def _train_chunk(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOptions, exponents,
                  with_lnl: bool = True):
-    """Train one chunk of pixels. ``flux``/``ivar`` are (n_stars, chunk) with chunk a multiple of
-    ``opts.pixel_batch``; pixel-major blocks of ``pixel_batch`` pixels are fitted by ``lax.map``.
-    ``star_w`` (n_stars,) multiplies ivar (0: star not used); ``s_hi`` None: 2 std of the valid
-    fluxes per pixel. Returns theta, s, ln L and the number of likelihood evaluations per pixel.
+    """Train one block of pixels: ``flux``/``ivar`` (n_stars, p) star-major as given.
+    ``star_w`` (n_stars,) or None multiplies ivar (0: star not used); ``s_hi`` None: 2 std of
+    the valid fluxes per pixel. Returns theta, s, ln L and the likelihood evaluations per pixel.
     """
-    pairs, index = product_monomials(exponents)
-    # numpy (static) index tables: constant gathers
-    ivar = ivar * star_w[:, None]
-    n_valid = jnp.sum(ivar > 0, axis=0)
-    enough = n_valid >= jnp.sum(term_mask, axis=1)
-    p = flux.shape[1]
-    pb = opts.pixel_batch or p
-    nb = p // pb
-
-    def blocks(x):  # (p, ...) -> (nb, pb, ...)
-        return x.reshape(nb, pb, *x.shape[1:])
-
-    xs = (blocks(flux.T), blocks(ivar.T), blocks(term_mask),
-          None if s_hi is None else blocks(s_hi), blocks(s_fixed))
-
-    def one(args):
-        f, iv, m, sh, sf = args
-        return _fit_pixels(A, pairs, index, f, iv, m, sh, sf, opts, with_lnl, exponents)
-
-    theta, s, lnl, n_eval = jax.lax.map(one, xs)
-    theta = theta.reshape(p, -1)
-    s, lnl, n_eval = s.reshape(-1), lnl.reshape(-1), n_eval.reshape(-1)
+    pairs, index = product_monomials(exponents)  # numpy (static) index tables
+    if star_w is not None:
+        ivar = ivar * star_w[:, None]
+    theta, s, lnl, n_eval = _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed,
+                                        opts, with_lnl, exponents)
+    enough = jnp.sum(ivar > 0, axis=0) >= jnp.sum(term_mask, axis=1)
     const = jnp.zeros_like(theta[0]).at[0].set(1.0)
     theta = jnp.where(enough[:, None], theta, const)
     s = jnp.where(enough, s, jnp.inf)
@@ -301,17 +287,13 @@ def _train_chunk(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOpt
 
 def _train_pixels(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOptions,
                   exponents, with_lnl: bool):
-    """All pixels, in chunks of ~2M (star, pixel) values (16 MB per array): each chunk is copied
-    (contiguous) and passed to one compiled :func:`_train_chunk`; the chunks are dispatched
-    asynchronously, so the next copy overlaps the previous fit. Small chunk buffers are reused by
-    the allocator (one copy of the whole 5,000 x 8,575 set into fresh memory costs ~0.3 s of
-    page faults here, more than the copy)."""
+    """All pixels, ``pixel_batch`` at a time (None: all at once): each block of columns is
+    copied into a small contiguous buffer and fitted by one compiled :func:`_train_chunk`; the
+    calls are dispatched asynchronously, so the next copy overlaps the previous fit. Small
+    buffers are reused by the allocator and stay in the CPU cache (one copy of the whole
+    5,000 x 8,575 set into fresh memory costs ~0.3 s of page faults here, more than the copy)."""
     n, p = flux.shape
-    pb = opts.pixel_batch or p
-    if opts.pixel_batch is None:
-        chunk = p
-    else:
-        chunk = min(pb * max(1, (1 << 21) // max(n, 1) // pb), -(-p // pb) * pb)
+    chunk = p if opts.pixel_batch is None else min(opts.pixel_batch, p)
 
     def cols(x, i, w):  # (n, p) spectra -> (n, chunk), zero-padded
         out = np.zeros((x.shape[0], chunk), dtype=x.dtype)
@@ -391,14 +373,16 @@ def train(
     flux, ivar = check_spectra(flux, ivar, what="training spectra", copy=False)
     n_stars, n_pix = flux.shape
     labels = check_labels(labels, n_stars, vectorizer.n_labels)
-    star_w = np.ones(n_stars)
+    star_w = None
     if star_mask is not None:
         star_mask = np.asarray(star_mask, bool)
         if star_mask.shape != (n_stars,):
             raise ValueError(f"star_mask must have shape ({n_stars},), got {star_mask.shape}")
         star_w = star_mask.astype(float)
     used = np.concatenate([(ivar[i:i + 256] > 0).any(axis=1)
-                           for i in range(0, n_stars, 256)]) & (star_w > 0)
+                           for i in range(0, n_stars, 256)])
+    if star_w is not None:
+        used &= star_w > 0
     if used.sum() < vectorizer.n_terms:
         raise ValueError(
             f"{int(used.sum())} training stars with data, but the model has {vectorizer.n_terms} "
@@ -417,8 +401,9 @@ def train(
         s_fixed = np.full(n_pix, float(options.fixed_scatter))
     else:
         s_fixed = np.full(n_pix, np.nan)
-    theta, s, lnl, _ = _train_pixels(A, flux, ivar, jnp.asarray(star_w), term_mask, s_hi,
-                                     s_fixed, options, vec.exponents, return_log_likelihood)
+    sw = None if star_w is None else jnp.asarray(star_w)
+    theta, s, lnl, _ = _train_pixels(A, flux, ivar, sw, term_mask, s_hi, s_fixed, options,
+                                     vec.exponents, return_log_likelihood)
     theta, s = jnp.asarray(theta), jnp.asarray(s)
     lab_used = labels[used]
     model = CannonModel(
