@@ -61,9 +61,17 @@ class Truth:
         lab = LO + (HI - LO) * rng.uniform(size=(n, 3))
         A = np.asarray(self.vec.design_matrix(lab))
         snr = rng.uniform(50.0, 250.0, n)
-        sigma = rng.uniform(0.8, 1.2, (n, self.theta.shape[0])) / snr[:, None]
-        f = A @ self.theta.T + rng.normal(size=sigma.shape) * np.sqrt(sigma**2 + self.s**2)
-        return lab, f, sigma**-2
+        sigma = rng.uniform(0.8, 1.2, (n, self.theta.shape[0]))
+        sigma /= snr[:, None]
+        # in place (same numbers as A theta' + N(0,1) sqrt(sigma^2 + s^2)): 3 arrays at most
+        f = rng.normal(size=sigma.shape)
+        tmp = np.square(sigma)
+        tmp += self.s**2
+        f *= np.sqrt(tmp, out=tmp)
+        np.matmul(A, self.theta.T, out=tmp)
+        f += tmp
+        del tmp
+        return lab, f, np.power(sigma, -2.0, out=sigma)
 
 
 def load() -> list[float]:
@@ -90,7 +98,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     ap.add_argument("--n-test", type=int, default=None, help="our test-step stars (100000)")
     ap.add_argument("--n-peer-test", type=int, default=None, help="peer test-step stars (200)")
-    ap.add_argument("--chunk", type=int, default=10_000, help="test stars generated at a time")
+    ap.add_argument("--chunk", type=int, default=2_048, help="test stars generated at a time")
     ap.add_argument("--batch", type=int, default=256, help="fit_labels batch_size")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--peer-python", default=PEER_PY)
