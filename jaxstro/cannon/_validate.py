@@ -38,8 +38,19 @@ def check_spectra(flux, ivar, *, n_pixels: int | None = None, what: str = "spect
     bad_i, bad_f = [], []
     for i in range(0, flux.shape[0], max(block, 1)):
         f, iv = flux[i : i + block], ivar[i : i + block]
-        bad_i.append(i + np.flatnonzero((~np.isfinite(iv) | (iv < 0)).any(axis=1)))
-        bad_f.append(i + np.flatnonzero((~np.isfinite(f) & (iv > 0)).any(axis=1)))
+        # fast screen by row reductions (no temporaries): a finite row sum and a row minimum
+        # >= 0 clear a row of ivar, a finite row sum a row of flux; flagged rows are checked
+        # element by element (an overflowing sum is not an error)
+        with np.errstate(over="ignore", invalid="ignore"):
+            ok_i = np.isfinite(iv.sum(axis=1)) & (iv.min(axis=1) >= 0)
+            ok_f = np.isfinite(f.sum(axis=1))
+        rows = np.flatnonzero(~ok_i)
+        if rows.size:
+            v = iv[rows]
+            bad_i.append(i + rows[(~np.isfinite(v) | (v < 0)).any(axis=1)])
+        rows = np.flatnonzero(~ok_f)
+        if rows.size:
+            bad_f.append(i + rows[(~np.isfinite(f[rows]) & (iv[rows] > 0)).any(axis=1)])
     rows = np.concatenate(bad_i) if bad_i else np.zeros(0, int)
     if rows.size:
         raise ValueError(f"{what}: ivar is NaN, inf or negative for stars {_star_list(rows)}")

@@ -113,6 +113,27 @@ def test_bad_test_input(apogee, quad_model):
         fit_labels(quad_model, bad, iv)
 
 
+def test_spectra_check_screens_rows_exactly():
+    """The row-sum screen of check_spectra flags exactly the bad stars, in 256-row blocks: NaN
+    flux at ivar = 0 and huge (overflowing) ivar are accepted, the inputs are not copied."""
+    from jaxstro.cannon._validate import check_spectra
+
+    rng = np.random.default_rng(2)
+    f, iv = rng.normal(size=(600, 30)), rng.uniform(1.0, 2.0, size=(600, 30))
+    f[5, 3], iv[5, 3] = np.nan, 0.0  # masked: fine
+    iv[11] = 1e305  # the row sum overflows, the values are valid
+    f_out, iv_out = check_spectra(f, iv, copy=False)
+    assert f_out is f and iv_out is iv
+    bad = iv.copy()
+    bad[3, 1], bad[300, 2], bad[599, 0] = np.nan, -1.0, np.inf
+    with pytest.raises(ValueError, match=r"ivar is NaN, inf or negative for stars 3, 300, 599$"):
+        check_spectra(f, bad, copy=False)
+    badf = f.copy()
+    badf[270, 4] = np.inf
+    with pytest.raises(ValueError, match="flux is NaN/inf at pixels with ivar > 0 for stars 270 "):
+        check_spectra(badf, iv, copy=False)
+
+
 def test_far_outside_labels_are_flagged(apogee, quad_model, quad_fit):
     d = apogee
     m = quad_model
