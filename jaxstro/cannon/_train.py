@@ -128,7 +128,7 @@ def product_monomials(exponents) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(pairs, dtype=np.int32), index
 
 
-def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions,
+def _fit_pixels(design, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: TrainOptions,
                 with_lnl: bool, exponents=()):
     """theta, s, ln L and the number of likelihood evaluations for a block of pixels, batched:
     ``flux``/``ivar`` are (n_stars, p) (flux at ivar = 0 ignored); ``s_hi`` None: computed here.
@@ -155,7 +155,9 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
         sd = jnp.sqrt(jnp.maximum(jnp.sum(flux * flux, axis=0) / nv - mean * mean, 0.0))
         s_hi = jnp.maximum(2.0 * sd, 1e-6)
     dot = partial(jnp.einsum, "np,np->p")
-    Mon = A[:, pairs[:, 0]] * A[:, pairs[:, 1]]  # (n, K)
+    # A (n, t), and A^T (t, n) and the distinct term products Mon^T (K, n) stored contiguous
+    # (XLA's CPU matrix products with a transposed operand are ~2x slower here)
+    A, At, MonT = design
     # with a constant term, sum_n w_n is an entry of the normal matrix (no separate reduction)
     const = [k for k, row in enumerate(exponents) if not any(row)]
     l1 = opts.l1
@@ -167,9 +169,9 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
 
     def evaluate(s2):
         W = weights(s2)  # (n, p), star-major like the input: no transposes
-        WM = Mon.T @ W  # (K, p)
+        WM = MonT @ W  # (K, p)
         G = WM.T[:, index]  # (p, t, t)
-        b = ((W * flux).T @ A)  # (p, t)
+        b = (At @ (W * flux)).T  # (p, t)
         fac = factor(G, term_mask)
         theta = solve(fac, b)
         if l1 > 0:
@@ -191,7 +193,7 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
         q4 = dot(W2R, W2R)  # for the curvature of kappa (the variable of the Newton steps)
         s3w = dot(W2, W)
         chi2 = dot(WR, R) if with_lnl else jnp.zeros_like(s1)
-        q = W2R.T @ A  # (p, t)
+        q = (At @ W2R).T  # (p, t)
         dtheta = -solve(fac, q)  # d theta / d s^2 = -M^-1 q
         qmq = -jnp.sum(q * dtheta, axis=1)
         return theta, s1, q2, q3, qmq, s2w, q4, s3w, chi2, dtheta
@@ -266,16 +268,17 @@ def _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts: Tra
 
 
 @eqx.filter_jit
-def _train_chunk(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOptions, exponents,
-                 with_lnl: bool = True):
-    """Train one block of pixels: ``flux``/``ivar`` (n_stars, p) star-major as given.
+def _train_chunk(design, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOptions,
+                 exponents, with_lnl: bool = True):
+    """Train one block of pixels: ``flux``/``ivar`` (n_stars, p) star-major as given, ``design``
+    the design matrix, its transpose and the transposed term products (:func:`_train_pixels`).
     ``star_w`` (n_stars,) or None multiplies ivar (0: star not used); ``s_hi`` None: 2 std of
     the valid fluxes per pixel. Returns theta, s, ln L and the likelihood evaluations per pixel.
     """
     pairs, index = product_monomials(exponents)  # numpy (static) index tables
     if star_w is not None:
         ivar = ivar * star_w[:, None]
-    theta, s, lnl, n_eval = _fit_pixels(A, pairs, index, flux, ivar, term_mask, s_hi, s_fixed,
+    theta, s, lnl, n_eval = _fit_pixels(design, pairs, index, flux, ivar, term_mask, s_hi, s_fixed,
                                         opts, with_lnl, exponents)
     enough = jnp.sum(ivar > 0, axis=0) >= jnp.sum(term_mask, axis=1)
     const = jnp.zeros_like(theta[0]).at[0].set(1.0)
@@ -305,11 +308,15 @@ def _train_pixels(A, flux, ivar, star_w, term_mask, s_hi, s_fixed, opts: TrainOp
         out[:w] = x[i:i + w]
         return out
 
+    pairs, _ = product_monomials(exponents)
+    A = np.asarray(A)
+    design = tuple(jnp.asarray(np.ascontiguousarray(x))
+                   for x in (A, A.T, (A[:, pairs[:, 0]] * A[:, pairs[:, 1]]).T))
     outs = []
     for i in range(0, p, chunk):
         w = min(chunk, p - i)
         outs.append((_train_chunk(
-            A, cols(flux, i, w), cols(ivar, i, w), star_w, rows(term_mask, i, w, True),
+            design, cols(flux, i, w), cols(ivar, i, w), star_w, rows(term_mask, i, w, True),
             None if s_hi is None else rows(s_hi, i, w, 1.0), rows(s_fixed, i, w, 0.0), opts,
             exponents, with_lnl), w))
     res = [tuple(np.asarray(a)[:w] for a in r) for r, w in outs]
