@@ -31,8 +31,10 @@ class LevenbergMarquardt(eqx.Module):
     (computed once per star; for a batch they are one matrix product). Every iteration then costs
     O(n_terms^2), independent of the number of pixels: gradient ``D'(Gv - c)`` with ``D = dv/dx``
     and the exact Hessian of chi2 (Gauss-Newton matrix ``D'GD`` where that is not positive
-    definite), Marquardt-damped step by Cholesky, accepted if chi2 drops.
-    A fixed number of iterations keeps the batch in lock-step (no while loop).
+    definite), Marquardt-damped step by Cholesky, accepted if chi2 drops. At most ``n_iter``
+    iterations; a star stops once its Newton decrement is below ``1e-4 * tol * max(1, chi2)``
+    (after that step; a vmapped batch runs until its last star stops); ``converged``: the
+    decrement at the result is below ``tol * max(1, chi2)``.
     """
 
     n_iter: int = eqx.field(static=True, default=30)
