@@ -171,3 +171,46 @@ def test_uves_sun_full_window():
     for wl in (5051.28, 5075.17):
         assert min(abs(np.array(by_kind["too strong"]) - wl)) < 0.03, wl
     assert res["rms"] < 0.055 and res["rms_features_masked"] < 0.02
+
+
+# ------------------------------------------------------- diagnostics of the UVES Sun benchmark
+def test_duplicate_lines_and_feature_attribution():
+    """``benchmarks.synth_uves_sun`` helpers: duplicates are same-species pairs within 0.005 Å
+    and 0.005 eV; a feature is attributed to the strongest list line within 0.06 Å (then 0.15 Å,
+    as a wing), or called missing from the list when there is none above the proxy floor."""
+    from benchmarks.synth_uves_sun import (
+        MIN_LOG_STRENGTH,
+        attribute_features,
+        duplicate_lines,
+        feature_mask,
+    )
+    from jaxstro.synth.lines import make_linelist
+
+    ll = make_linelist([5000.000, 5000.003, 5000.004, 5000.002, 5000.020],
+                       [-1.0, -1.2, -1.0, -1.0, -1.0], ["Fe I", "Fe I", "Fe I", "Ti I", "Fe I"],
+                       [1.0, 1.0, 2.0, 1.0, 1.0])
+    # sorted by wavelength: 5000.000, .002 (Ti), .003, .004 (E 2), .020
+    strength = np.array([-1.0, -1.0, -3.0, -1.0, -1.0])
+    dup = duplicate_lines(ll, strength)
+    assert dup["n_pairs"] == 1  # Fe I 5000.000 / 5000.003 only
+    assert dup["n_pairs_both_above_proxy_min"] == 0  # the weaker member is below the floor
+    assert dup["max_weaker_proxy"] == pytest.approx(-3.0)
+
+    lw = np.array([5010.00, 5010.03, 5012.00, 5014.10])
+    species = np.array(["Fe I", "Cr I", "Ni I", "Fe I"])
+    gf, e = np.array([-1.1, -2.6, -0.5, -2.0]), np.array([4.2, 1.0, 3.8, 4.5])
+    s = np.array([-0.5, -1.2, -0.3, MIN_LOG_STRENGTH - 1])
+    feats = [{"wavelength": 5010.02, "residual": 0.4, "kind": "too strong", "observed": 0.95,
+              "model": 0.55, "width": 0.1},
+             {"wavelength": 5012.10, "residual": 0.05, "kind": "too strong", "observed": 0.9,
+              "model": 0.85, "width": 0.1},
+             {"wavelength": 5014.10, "residual": -0.3, "kind": "missing", "observed": 0.7,
+              "model": 0.99, "width": 0.2}]
+    att = attribute_features(feats, lw, species, gf, e, s)
+    assert att[0]["dominant_list_line"].startswith("Fe I 5010.000")
+    assert att[1]["attribution"].startswith("wing of a list line")
+    assert att[2]["dominant_list_line"] is None and "missing from the list" in att[2]["attribution"]
+    wo = np.arange(5009.0, 5015.0, 0.01)
+    keep = feature_mask(wo, feats, kinds=("missing",))
+    assert not keep[np.argmin(abs(wo - 5014.1))] and keep[np.argmin(abs(wo - 5010.02))]
+    assert 1 - keep.mean() == pytest.approx(0.31 / 6.0, abs=0.003)
