@@ -190,8 +190,11 @@ def _fit_pixels(design, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts
         q3 = dot(W2R, WR)
         W2 = W * W
         s2w = jnp.sum(W2, axis=0)
-        q4 = dot(W2R, W2R)  # for the curvature of kappa (the variable of the Newton steps)
-        s3w = dot(W2, W)
+        # for the curvature of kappa, which only chooses the variable of the Newton steps:
+        # single precision is enough (any u > 0 is valid)
+        f32 = jnp.float32
+        q4 = dot(W2R.astype(f32), W2R.astype(f32)).astype(W.dtype)
+        s3w = dot(W2.astype(f32), W.astype(f32)).astype(W.dtype)
         chi2 = dot(WR, R) if with_lnl else jnp.zeros_like(s1)
         q = (At @ W2R).T  # (p, t)
         dtheta = -solve(fac, q)  # d theta / d s^2 = -M^-1 q
