@@ -13,7 +13,9 @@ first by a weak-line strength proxy (``line_strength_proxy``).
 Diagnostics (``diagnose``; the ``diagnostics`` section of the JSON), all from the same run:
 
 - ``reader``: lines and species in the window, ionisation stages, same-species pairs within
-  0.005 Å and 0.005 eV (``duplicate_lines``) with the strength proxy of the weaker member;
+  0.005 Å and 0.005 eV (``duplicate_lines``) with the strength proxy of the weaker member; on
+  the raw Gaia-ESO file (``ts_list_checks``): isotope-block rows, isotope rows repeating an
+  element-block line, lines listed both whole and split into components;
 - ``wavelength_scale``: centre offsets of isolated model lines after the fitted RV (an air /
   vacuum mix-up would show as the ~84 km/s difference also listed);
 - ``residual_budget``: where the sum of squared residuals sits (by |residual| and sign), total
@@ -46,9 +48,11 @@ vmac 4.62, rv +0.29 km/s. What the diagnostics of that run say:
 - Not the wavelength scale: isolated-line offsets after the fitted RV -0.006 km/s median,
   0.03 km/s per 100 Å (an air/vacuum mix-up would be 84 km/s).
 - Not the reader: 2,985 lines of 84 species (stages I, II) in the line window; 79 same-species
-  pairs within 0.005 Å / 0.005 eV, all but one with the weaker member below the -2.5 proxy
-  floor; the one is the 63Cu / 65Cu components of Cu I 5105.5 (isotope blocks, outside the
-  window). Grevesse+2007 -> Asplund+2009: rms 0.0512 (worse).
+  pairs within 0.005 Å / 0.005 eV, all but one with the weaker member below the -2.5 proxy floor;
+  the one is the 63Cu / 65Cu components of Cu I 5105.5 (isotope blocks, outside the window). In the
+  raw file over the line window: 42 isotope-block rows (Cu I 63/65, Nd II 142-150), none repeating
+  an element-block line, no line listed both whole and split into components. Grevesse+2007 ->
+  Asplund+2009: rms 0.0512 (worse).
 - The line list: 86 % of the summed squared residual is in the 16 % of pixels with |residual| >
   0.05, 61 % where the model is too deep. Isolated lines: Fe I E_low < 2 eV (6 lines) and 2-4 eV
   (21) match in depth (median +0.019, +0.004), Ti I < 2 eV (8) +0.018, but 37 % of Fe I lines with
@@ -462,8 +466,47 @@ def implied_loggf_offsets(res, top, dlogs=(0.0, -0.5, -1.0, -1.5, -2.0), n=8,
     return out
 
 
-def diagnose(res: dict, *, other_abundances: str | None = "asplund2009") -> dict:
-    """What limits the rms of ``compare_uves_sun``'s result ``res`` (see the module docstring)."""
+def ts_list_checks(path, lo: float, hi: float) -> dict:
+    """Checks on the raw Turbospectrum file over [lo, hi] Å (air): rows of isotope blocks
+    (``Z.AAA``), isotope-block rows that repeat an element-block (``Z.000``) line (same
+    element, stage, E_low within 0.005 eV, wavelength within 0.05 Å: a line listed twice), and
+    lines whose log gf equals (within 0.05 dex) the summed gf of >= 2 other rows of the same
+    element, stage and E_low (to 0.01 eV) within 0.1 Å (a line listed both whole and split into
+    hyperfine components)."""
+    rows = []
+    for code, stage, _, block in _ts_blocks(path):
+        for row in block:
+            v = row.split()
+            w = float(v[0])
+            if lo <= w <= hi:
+                rows.append((code, int(float(code)), int(stage), w, float(v[1]), float(v[2])))
+    iso = [r for r in rows if not r[0].endswith(".000")]
+    elem = [r for r in rows if r[0].endswith(".000")]
+    twice = [(a, b) for a in iso for b in elem if (a[1], a[2]) == (b[1], b[2])
+             and abs(a[3] - b[3]) < 0.05 and abs(a[4] - b[4]) < 0.005]
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r[1], r[2], round(r[4], 2)), []).append(r)
+    whole_and_split = []
+    for grp in groups.values():
+        for a in grp:
+            others = [b for b in grp if b is not a and abs(b[3] - a[3]) < 0.1]
+            if len(others) >= 2 and a[5] > -4:
+                tot = np.log10(sum(10.0 ** b[5] for b in others))
+                if abs(tot - a[5]) < 0.05:
+                    whole_and_split.append(f"{a[0]} {a[3]:.3f} loggf {a[5]:+.3f}")
+    return {"n_rows": len(rows), "n_isotope_block_rows": len(iso),
+            "isotope_blocks": sorted({r[0] for r in iso}),
+            "n_isotope_rows_repeating_element_rows": len(twice),
+            "lines_listed_whole_and_split": whole_and_split}
+
+
+def diagnose(res: dict, *, other_abundances: str | None = "asplund2009",
+             gaiaeso: bool = True) -> dict:
+    """What limits the rms of ``compare_uves_sun``'s result ``res`` (see the module docstring).
+    ``gaiaeso``: the synthesis used the Gaia-ESO list (enables the checks on its raw file and
+    the Turbospectrum runs, which read it)."""
+    from jaxstro.data import locate
     from jaxstro.spectra import vacuum_to_air
 
     syn = res["_synth"]
@@ -485,6 +528,10 @@ def diagnose(res: dict, *, other_abundances: str | None = "asplund2009") -> dict
         "n_lines_proxy_above_-1": int(np.sum(strength > -1)),
         "n_lines_proxy_above_-2.5": int(np.sum(strength > MIN_LOG_STRENGTH)),
     }
+    if gaiaeso:
+        out["reader"]["gaiaeso_file"] = ts_list_checks(locate("gaiaeso_linelist"),
+                                                      float(syn["w_air"][0]) - 5.0,
+                                                      float(syn["w_air"][-1]) + 5.0)
     out["wavelength_scale"] = {
         "line_offset_median_kms_after_rv": res["line_offset_median_kms"],
         "line_offset_slope_kms_per_100A": res["line_offset_slope_kms_per_100A"],
@@ -522,16 +569,16 @@ def diagnose(res: dict, *, other_abundances: str | None = "asplund2009") -> dict
                              "residual": f["residual"], "width_A": f["width"]}
                             for f in sorted(feats, key=lambda f: f["wavelength"])
                             if f["kind"] == "missing"]
-    t0 = time.perf_counter()
-    out["turbospectrum"] = turbospectrum_check(
-        lo, hi, syn["w_air"], syn["normalized"],
-        [f["wavelength"] for f in feats[:N_ATTRIBUTED]])
-    out["implied_loggf_offsets"] = implied_loggf_offsets(res, out["top_features"])
-    out["turbospectrum_s"] = time.perf_counter() - t0
+    if gaiaeso:
+        t0 = time.perf_counter()
+        out["turbospectrum"] = turbospectrum_check(
+            lo, hi, syn["w_air"], syn["normalized"],
+            [f["wavelength"] for f in feats[:N_ATTRIBUTED]])
+        out["implied_loggf_offsets"] = implied_loggf_offsets(res, out["top_features"])
+        out["turbospectrum_s"] = time.perf_counter() - t0
     if other_abundances:
         import jax.numpy as jnp
 
-        from jaxstro.data import locate
         from jaxstro.synth import read_marcs, solar_abundances, synthesize
         from jaxstro.synth.observe import fit_continuum_ratio, observe
 
@@ -566,7 +613,7 @@ def main(argv=None) -> None:
     lo, hi = args.window or (QUICK_WINDOW if args.quick else WINDOW)
     res = compare_uves_sun(lo, hi, linelist=LINELISTS[args.linelist]())
     t0 = time.perf_counter()
-    diag = diagnose(res)
+    diag = diagnose(res, gaiaeso=args.linelist == "ges")
     t_diag = time.perf_counter() - t0
     summary = {k: v for k, v in res.items() if k not in ("wavelength", "observed", "model",
                                                           "features", "_synth")}
