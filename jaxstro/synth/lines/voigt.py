@@ -9,12 +9,15 @@ mapped grid ``t = L tan(theta/2)``. With ``N = 32`` terms the Voigt-Hjerting fun
 1e-6 <= a <= 100, |v| <= 1e3 against ``scipy.special.wofz`` (tested). The approximation is a
 rational function, smooth and differentiable in both arguments.
 
-Derivatives use the Faddeeva function's differential equation ``w'(z) = -2 z w(z) + 2i/sqrt(pi)``
-(a ``jax.custom_jvp``), so a tangent or cotangent costs a few complex operations on top of the
-value instead of differentiating through the 32-term Horner recurrence (whose reverse pass stores or
-recomputes every intermediate). For ``|z| < 10`` the rule's error is ``2|z|`` times the
+The series is evaluated in real arithmetic (pairs of reals, one real division). Derivatives use
+the Faddeeva function's differential equation ``w'(z) = -2 z w(z) + 2i/sqrt(pi)`` (a
+``jax.custom_jvp``), so a tangent or cotangent costs a few operations on top of the value instead of
+differentiating through the 32-term Horner recurrence (whose reverse pass stores or recomputes every
+intermediate). For ``|z| < 10`` the rule's error is ``2|z|`` times the
 approximation's (< 3e-12 absolute); tested against central differences and against autodiff of the
-series.
+series. Far from line centre (``|z| >= 8``) :func:`laplace_hjerting` gives the same function from
+Laplace's continued fraction at a fraction of the cost (used for the far wings in
+``absorption.line_absorption``).
 """
 
 from __future__ import annotations
@@ -42,26 +45,80 @@ def _weideman_coefficients(n: int) -> tuple[float, np.ndarray]:
 _L32, _A32 = _weideman_coefficients(32)
 
 
+def _weideman_parts(v: Array, a: Array) -> tuple[Array, Array]:
+    """(Re w, Im w) at z = v + i a by the N = 32 Weideman series, in real arithmetic: one real
+    division (1/(L - i z) = conj/|.|^2) instead of XLA's three scaled complex divisions, and the
+    Horner recurrence on (re, im) pairs: the same numbers (to 4e-12 relative) at ~0.6x the cost."""
+    dr, di = _L32 + a, -v  # L - i z
+    inv = 1.0 / (dr * dr + di * di)
+    rr, ri = dr * inv, -di * inv  # r = 1/(L - i z)
+    nr, ni = _L32 - a, v  # L + i z
+    zr, zi = nr * rr - ni * ri, nr * ri + ni * rr  # Z = (L + i z) r
+    pr, pi_ = jnp.zeros_like(zr), jnp.zeros_like(zr)
+    for c in _A32:  # Horner; 32 complex multiply-adds, unrolled at trace time
+        pr, pi_ = pr * zr - pi_ * zi + c, pr * zi + pi_ * zr
+    tr = 2.0 * (pr * rr - pi_ * ri) + 1.0 / SQRT_PI  # w = (2 p r + pi^-1/2) r
+    ti = 2.0 * (pr * ri + pi_ * rr)
+    return tr * rr - ti * ri, tr * ri + ti * rr
+
+
+#: depth of the far-wing continued fraction (``laplace_hjerting``)
+LAPLACE_DEPTH = 6
+
+
+def _laplace_parts(v: Array, a: Array) -> tuple[Array, Array]:
+    """(Re w, Im w) at z = v + i a from Laplace's continued fraction
+    w(z) = (i/sqrt(pi)) / (z - (1/2)/(z - 1/(z - (3/2)/...))), truncated at depth
+    ``LAPLACE_DEPTH`` and evaluated as one ratio B/A of its Wallis convergents (real arithmetic,
+    one division)."""
+    ap_r, ap_i = jnp.ones_like(v), jnp.zeros_like(v)  # A_{k-1}
+    ac_r, ac_i = v, a  # A_k
+    bp_r, bp_i = jnp.zeros_like(v), jnp.zeros_like(v)
+    bc_r, bc_i = jnp.ones_like(v), jnp.zeros_like(v)
+    for k in range(1, LAPLACE_DEPTH + 1):
+        h = 0.5 * k
+        ap_r, ap_i, ac_r, ac_i = (ac_r, ac_i, v * ac_r - a * ac_i - h * ap_r,
+                                  v * ac_i + a * ac_r - h * ap_i)
+        bp_r, bp_i, bc_r, bc_i = (bc_r, bc_i, v * bc_r - a * bc_i - h * bp_r,
+                                  v * bc_i + a * bc_r - h * bp_i)
+    inv = 1.0 / (SQRT_PI * (ac_r * ac_r + ac_i * ac_i))
+    q_r = (bc_r * ac_r + bc_i * ac_i) * inv  # B/A / sqrt(pi)
+    q_i = (bc_i * ac_r - bc_r * ac_i) * inv
+    return -q_i, q_r  # i q
+
+
+def _hjerting_with_rule(parts):
+    """H(a, v) = Re w(v + i a) from ``parts`` (returning Re w, Im w), differentiated by the
+    rule w' = -2 z w + 2i/sqrt(pi): dH/dv = Re w', dH/da = -Im w'."""
+
+    @jax.custom_jvp
+    def hjerting(a, v):
+        return parts(v, a)[0]
+
+    @hjerting.defjvp
+    def _jvp(primals, tangents):
+        (a, v), (da, dv) = primals, tangents
+        wr, wi = parts(v, a)
+        d_r = -2.0 * (v * wr - a * wi)
+        d_i = 2.0 / SQRT_PI - 2.0 * (v * wi + a * wr)
+        return wr, d_r * dv - d_i * da
+
+    return hjerting
+
+
+_weideman_hjerting = _hjerting_with_rule(_weideman_parts)
+_laplace_hjerting = _hjerting_with_rule(_laplace_parts)
+
+
 def faddeeva(z: ArrayLike) -> Array:
     """w(z) for Im z >= 0 (upper half plane, where line profiles live)."""
     return _faddeeva(jnp.asarray(z) + 0j)
 
 
-def _weideman_series(z: Array) -> Array:
-    """The N = 32 Weideman rational approximation itself (differentiable by plain autodiff; kept
-    for the test of the derivative rule)."""
-    iz = 1j * z
-    den = _L32 - iz
-    zz = (_L32 + iz) / den
-    p = jnp.zeros_like(zz)
-    for c in _A32:  # Horner; 32 fused multiply-adds, unrolled at trace time
-        p = p * zz + c
-    return 2.0 * p / den**2 + (1.0 / SQRT_PI) / den
-
-
 @jax.custom_jvp
 def _faddeeva(z: Array) -> Array:
-    return _weideman_series(z)
+    wr, wi = _weideman_parts(jnp.real(z), jnp.imag(z))
+    return jax.lax.complex(wr, wi)
 
 
 @_faddeeva.defjvp
@@ -71,18 +128,40 @@ def _faddeeva_jvp(primals, tangents):
     return w, (2j / SQRT_PI - 2.0 * z * w) * dz
 
 
+def _weideman_series(z: Array) -> Array:
+    """The N = 32 Weideman series in complex arithmetic, differentiable by plain autodiff (kept as
+    the reference for the tests of the real-arithmetic form and of the derivative rule)."""
+    iz = 1j * z
+    den = _L32 - iz
+    zz = (_L32 + iz) / den
+    p = jnp.zeros_like(zz)
+    for c in _A32:
+        p = p * zz + c
+    return 2.0 * p / den**2 + (1.0 / SQRT_PI) / den
+
+
 def voigt_hjerting(a: Float[ArrayLike, "..."], v: Float[ArrayLike, "..."]) -> Array:
     """H(a, v) = Re w(v + i a): the Voigt function normalised so that H(0, v) = exp(-v^2)."""
-    a = jnp.asarray(a)
-    v = jnp.asarray(v)
-    return jnp.real(faddeeva(v + 1j * a))
+    a, v = jnp.broadcast_arrays(jnp.asarray(a, float), jnp.asarray(v, float))
+    return _weideman_hjerting(a, v)
+
+
+def laplace_hjerting(a: Float[ArrayLike, "..."], v: Float[ArrayLike, "..."]) -> Array:
+    """H(a, v) for |v + i a| >= 8 only (far line wings), from the depth-6 continued fraction: Re w
+    within 2.2e-10 relative of scipy's wofz there (1e-7 <= a <= 30, |v| <= 3000; tested), at
+    ~0.6x the cost of :func:`voigt_hjerting`; same derivative rule (its cancellation multiplies
+    the fraction's error by ~|z|^2: derivatives within 1.1e-8 of |w'|, measured, tested)."""
+    a, v = jnp.broadcast_arrays(jnp.asarray(a, float), jnp.asarray(v, float))
+    return _laplace_hjerting(a, v)
 
 
 def voigt_profile(
-    x: Float[ArrayLike, "..."], sigma: Float[ArrayLike, "..."], gamma: Float[ArrayLike, "..."]
+    x: Float[ArrayLike, "..."], sigma: Float[ArrayLike, "..."], gamma: Float[ArrayLike, "..."],
+    hjerting=voigt_hjerting,
 ) -> Array:
     """Area-normalised Voigt profile: a Gaussian of standard deviation ``sigma`` convolved with a
-    Lorentzian of half width at half maximum ``gamma``, at offset ``x`` (same units)."""
+    Lorentzian of half width at half maximum ``gamma``, at offset ``x`` (same units).
+    ``hjerting``: :func:`voigt_hjerting` (everywhere) or :func:`laplace_hjerting` (far wings)."""
     sigma = jnp.asarray(sigma)
     inv = 1.0 / (sigma * np.sqrt(2.0))
-    return voigt_hjerting(jnp.asarray(gamma) * inv, jnp.asarray(x) * inv) * inv / SQRT_PI
+    return hjerting(jnp.asarray(gamma) * inv, jnp.asarray(x) * inv) * inv / SQRT_PI
