@@ -269,7 +269,9 @@ def test_full_ges_list_on_marcs_sun():
 
 
 def test_wing_formula_against_wofz():
-    """The far-wing continued fraction used beyond |z| = 8: Re w to 1e-9 relative vs scipy."""
+    """The far-wing continued fraction (depth 4) used beyond |z| = 8: Re w within 1e-7 relative
+    of scipy's wofz (measured 4.1e-8); the 24-term series used near line centre within 1e-10
+    absolute (measured 8.0e-11)."""
     from scipy.special import wofz
 
     from jaxstro.synth.lines.absorption import WING_Z
@@ -282,19 +284,26 @@ def test_wing_formula_against_wofz():
     z = (V + 1j * A)[far]
     got = np.asarray(laplace_hjerting(A[far], V[far]))
     want = wofz(z).real
-    assert np.max(np.abs(got - want) / want) < 1e-9
+    assert np.max(np.abs(got - want) / want) < 1e-7
     # its derivatives (the rule w' = -2 z w + 2i/sqrt(pi)) vs the exact ones
     dv, da = jax.vmap(jax.grad(laplace_hjerting, argnums=(1, 0)))(jnp.asarray(A[far]),
                                                                  jnp.asarray(V[far]))
     wp = -2 * z * wofz(z) + 2j / np.sqrt(np.pi)
-    # (measured max 1.1e-8 of |w'|: the rule's cancellation, ~|z|^2 x the 2e-10 of the fraction)
-    assert np.max(np.abs(np.asarray(dv) - wp.real) / np.abs(wp)) < 3e-8
-    assert np.max(np.abs(np.asarray(da) + wp.imag) / np.abs(wp)) < 3e-8
+    # (measured max 4.7e-7 of |w'|: the rule's cancellation, ~|z|^2 x the 4e-8 of the fraction)
+    assert np.max(np.abs(np.asarray(dv) - wp.real) / np.abs(wp)) < 1e-6
+    assert np.max(np.abs(np.asarray(da) + wp.imag) / np.abs(wp)) < 1e-6
+    from jaxstro.synth.lines.voigt import line_hjerting
+
+    vv = np.concatenate([-np.logspace(-4, 1.1, 300)[::-1], [0.0], np.logspace(-4, 1.1, 300)])
+    for aa in np.geomspace(1e-7, 10, 12):
+        m = np.hypot(vv, aa) < 11.4
+        err = np.asarray(line_hjerting(aa, vv[m])) - wofz(vv[m] + 1j * aa).real
+        assert np.max(np.abs(err)) < 1e-10
 
 
 def test_planned_split_windows_equal_dense():
     """Planned windows with the core/wing split against the dense path cut at the same per-line
-    half widths: the wing formula changes nothing beyond 1e-9 relative."""
+    half widths: the wing formula changes nothing beyond 1e-7 relative."""
     ll, T, ne, nH, st = _toy(n_layers=2)
     wl = np.arange(4999.0, 5011.0, 0.005)
     opts = WindowOptions(cutoff=1e-5, max_half_width=2.0, chunk_elements=4000)
@@ -303,7 +312,7 @@ def test_planned_split_windows_equal_dense():
     a_w = np.asarray(line_absorption(ll, wl, T, ne, nH, st, 1.0, win))
     a_d = np.asarray(line_absorption_dense(ll, wl, T, ne, nH, st, 1.0,
                                            half_width=np.asarray(win.line_half_width) * 1e8))
-    np.testing.assert_allclose(a_w, a_d, rtol=1e-9, atol=1e-12 * a_d.max())
+    np.testing.assert_allclose(a_w, a_d, rtol=1e-7, atol=1e-12 * a_d.max())
 
 
 @pytest.mark.needs_data
