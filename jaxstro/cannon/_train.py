@@ -150,7 +150,7 @@ def _fit_pixels(design, pairs, index, flux, ivar, term_mask, s_hi, s_fixed, opts
     n_valid = jnp.sum(valid, axis=0)
     nv = jnp.maximum(n_valid, 1)
     c = nv / jnp.maximum(jnp.sum(ivar, axis=0), 1e-300)  # mean noise variance
-    if s_hi is None:  # 2 std of the valid fluxes (default_scatter_max), per pixel
+    if s_hi is None:  # default scatter bound: 2 std of the valid fluxes, per pixel
         mean = jnp.sum(flux, axis=0) / nv
         sd = jnp.sqrt(jnp.maximum(jnp.sum(flux * flux, axis=0) / nv - mean * mean, 0.0))
         s_hi = jnp.maximum(2.0 * sd, 1e-6)
@@ -341,14 +341,6 @@ def term_mask_from_censor(vectorizer: Vectorizer, censor, n_pixels: int) -> np.n
     return ~np.einsum("tl,lp->pt", uses.astype(int), c.astype(int)).astype(bool)
 
 
-def default_scatter_max(flux, ivar) -> np.ndarray:
-    valid = ivar > 0
-    n = np.maximum(valid.sum(axis=0), 1)
-    mean = np.where(valid, flux, 0).sum(axis=0) / n
-    var = (np.where(valid, flux - mean, 0) ** 2).sum(axis=0) / n
-    return np.maximum(2.0 * np.sqrt(var), 1e-6)
-
-
 def train(
     labels: Float[Array, "n_stars n_labels"],
     flux: Float[Array, "n_stars n_pixels"],
@@ -401,7 +393,7 @@ def train(
     vec = vectorizer.refit(labels, used)
     A = vec.design_matrix(labels)
     term_mask = term_mask_from_censor(vec, censor, n_pix)
-    # None: 2 std of the valid fluxes per pixel (default_scatter_max), computed in the fit
+    # None: 2 std of the valid fluxes per pixel, computed in the fit (_fit_pixels)
     s_hi = None if options.scatter_max is None else np.full(n_pix, float(options.scatter_max))
     if scatter is not None:
         s_fixed = np.array(np.broadcast_to(np.asarray(scatter, dtype=float), (n_pix,)))

@@ -206,7 +206,7 @@ class LineWindows(eqx.Module):
     :func:`fixed_line_windows`), as rows of consecutive pixels packed into fixed-size chunks.
 
     Each line's pixels within its cut (|lambda - lambda_0| <= half width) form runs: the core
-    (|lambda - lambda_0| <= 8 sqrt(2) sigma_max, evaluated with the full Weideman Voigt function)
+    (|lambda - lambda_0| <= 8 sqrt(2) sigma_max, evaluated with the 24-term Weideman series)
     and the two far wings beyond it (the cheap continued fraction, valid there, see
     :func:`voigt.laplace_hjerting`); without a wing split the whole window is core. Runs are cut
     into rows of ``row_widths`` (core, wing) pixels, rows into chunks. Per kind, arrays shaped
