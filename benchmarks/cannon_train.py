@@ -4,15 +4,18 @@ data in the same run.
 
 The peer needs numpy < 2, so it runs in its own environment (``--peer-python``, default
 /work/peers/annieslasso/bin/python) as a subprocess on identical data written to a temporary .npz
-(``benchmarks/peers/annieslasso_run.py``), after our runs, one process at a time. Its test step
-(~23 ms per star on a quiet core) is timed on the first ``--n-peer-test`` test stars and quoted per
-star; ours is timed on all ``--n-test`` stars (generated in chunks of ``--chunk``, generation not
-timed) and quoted per star as well. Noise is heteroscedastic (S/N 50-250 per star, +-20 % per
-pixel), the truth a random quadratic model with scatter U(0, 0.01).
+(``benchmarks/peers/annieslasso_run.py``), after our runs, one process at a time. Its test step (9.1
+ms per star on this 2-core machine when quiet, 29 ms at load 4-5) is timed on the first
+``--n-peer-test`` test stars and quoted per star; ours is timed on all ``--n-test`` stars (generated
+in chunks of ``--chunk``, generation not timed) and quoted per star as well. Noise is
+heteroscedastic (S/N 50-250 per star, +-20 % per pixel), the truth a random quadratic model with
+scatter U(0, 0.01).
 
 Peak memory: VmHWM (``_timing.peak_rss_mb``) of this process (it holds the 5,000 x 8,575
 training set and one test chunk) and of the peer's process. The machine load
 (``os.getloadavg``) is recorded before each phase: timings are only comparable within one run.
+The peer is a single process, but its numpy BLAS uses every core (training 23.3 s wall / 46.2 s
+CPU on 2 cores, quiet); on a loaded machine it slows far more than ours (92 s at load 4-5).
 
     python -m benchmarks.cannon_train            # full size
     python -m benchmarks.cannon_train --quick    # smoke run (small sizes)

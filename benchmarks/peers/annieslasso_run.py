@@ -5,8 +5,9 @@ Executed by ``benchmarks/cannon_train.py`` with the peer's own interpreter (nump
     /work/peers/annieslasso/bin/python benchmarks/peers/annieslasso_run.py IN.npz OUT.json
 
 IN.npz holds ``labels``, ``flux``, ``ivar`` (training), ``test_flux``, ``test_ivar`` and
-``label_names``. Its train() (one core) and test() (one core, the default mapper) are timed
-with wall-clock and process CPU time; the test labels and the peak RSS (VmHWM) are written out.
+``label_names``. Its train() and test() (one process, the default mapper; numpy's BLAS threads use
+all cores) are timed with wall-clock and process CPU time; the test labels and the peak RSS (VmHWM)
+are written out.
 """
 
 import json
