@@ -71,7 +71,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .broadening import AMU, C_CGS, E_ESU, H_CGS, K_CGS, M_E, MASS_H_AMU, RYDBERG_H_EV, abo_gamma
-from .voigt import voigt_profile
+from .voigt import SQRT_PI, laplace_hjerting, line_hjerting
 
 __all__ = [
     "HydrogenLines",
@@ -320,6 +320,22 @@ def _profile_one(lnx, lnP, ne_hi, scale, log10_T_grid, dnu, T, ne):
     return jnp.exp(jnp.interp(lx, lnx, col, right=None)) * scale / F0
 
 
+def _self_broadening_excess(dnu, sigma, gamma):
+    """``V(dnu; sigma, gamma) - G(dnu; sigma)``: the area-normalised Voigt profile minus its
+    Gaussian (same units as dnu, sigma). The Gaussian is ``exp(-v^2)`` in closed form; the Voigt
+    function is the 24-term series (:func:`line_hjerting`) for ``|v + i a| < 8`` and Laplace's
+    continued fraction (:func:`laplace_hjerting`) beyond, where the Gaussian has vanished
+    (``exp(-64)``). Both are evaluated everywhere (the selection is elementwise); the far branch
+    gets a safe argument in the core so that its gradient stays finite."""
+    inv = 1.0 / (sigma * np.sqrt(2.0))
+    v, a = dnu * inv, gamma * inv
+    v, a = jnp.broadcast_arrays(v, a)
+    far = v * v + a * a >= 64.0
+    v_far = jnp.where(far, v, 8.0)
+    core = line_hjerting(a, jnp.where(far, 0.0, v)) - jnp.exp(-jnp.square(jnp.where(far, 0.0, v)))
+    return jnp.where(far, laplace_hjerting(a, v_far), core) * inv / SQRT_PI
+
+
 def hydrogen_line_absorption(
     wavelengths: Float[ArrayLike, " n_wl"],
     T: Float[ArrayLike, " n_layers"],
@@ -360,7 +376,7 @@ def hydrogen_line_absorption(
         # BPO 2000 self-broadening (first order in the impact width; zero where sig == 0)
         sD = nu0 / C_CGS * jnp.sqrt(K_CGS * T / M_H + 0.5 * vmic_cm**2)[:, None]
         gam = abo_gamma(sig, alp, T, M_H, n_HI)[:, None] / (4 * np.pi)
-        corr = voigt_profile(dnu, sD, gam) - voigt_profile(dnu, sD, jnp.zeros_like(gam))
+        corr = _self_broadening_excess(dnu, sD, gam)
         phi = jnp.where(sig > 0, jnp.maximum(phi + corr, 0.0), phi)
         amp = (SIGMA_LINE * 10.0**lgf * n_HI * jnp.exp(-El / kT_eV) / U_H
                * -jnp.expm1(-H_CGS * nu0 / (K_CGS * T)))  # fmt: skip
