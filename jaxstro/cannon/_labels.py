@@ -62,9 +62,9 @@ class FitOptions(eqx.Module):
             Levenberg-Marquardt is run from the ``n_starts`` best ones; the lowest chi^2 wins.
             The chi^2 surface can have several minima: on the 224 held-out APOGEE stars of the
             tests (quadratic 3-label model) one start ends in a local minimum for 8 stars (chi^2
-            up to 107 above the best), 3 starts for 4, 9 starts for none; with the 4 fake host
-            devices of the tests 9 starts cost 4x the time of one (0.81 vs 0.21 s for 4,480
-            stars). Use ``n_starts >= 9`` where a missed minimum matters.
+            up to 107 above the best), 3 starts for 4, 9 starts for none. 9 starts cost 1.5x the
+            time of one on 8,575-pixel spectra (0.29 vs 0.19 ms per star, one CPU device) and 4x
+            on the 100-pixel test fixture. Use ``n_starts >= 9`` where a missed minimum matters.
         solver: :class:`LevenbergMarquardt` (default, on the chi^2 quadratic form) or
             :class:`OptimistixLM` (optimistix on the pixel residuals).
         extrapolation_margin: labels further than this fraction of the training range outside
@@ -457,7 +457,12 @@ def star_sharding():
     return NamedSharding(mesh, P("stars")), len(devs)
 
 
-def fit_batch_sharded(model, flux, ivar, options: FitOptions) -> LabelFit:
+def model_replicas(model: CannonModel) -> list:
+    """The model placed once on every visible device (for :func:`fit_batch_sharded`)."""
+    return [jax.device_put(model, dev) for dev in star_sharding()[0].mesh.devices.ravel()]
+
+
+def fit_batch_sharded(model, flux, ivar, options: FitOptions, replicas=None) -> LabelFit:
     """Fit a batch whose size is a multiple of the device count, split over all devices.
 
     Each device gets its own contiguous slice of the stars and runs the compiled fit on it
@@ -466,7 +471,7 @@ def fit_batch_sharded(model, flux, ivar, options: FitOptions) -> LabelFit:
     automatically sharded program: there, the stopping test of the vmapped optimiser loops is
     reduced across devices at every iteration, and with the optimistix solver on several host
     devices that program was seen to stall without using the CPU. The fit is compiled once
-    per device.
+    per device. ``replicas``: :func:`model_replicas` of ``model``, to reuse across batches.
     """
     sharding, n_dev = star_sharding()
     if n_dev == 1:
@@ -475,10 +480,11 @@ def fit_batch_sharded(model, flux, ivar, options: FitOptions) -> LabelFit:
     if n % n_dev:
         raise ValueError(f"batch of {n} stars is not a multiple of the {n_dev} devices")
     m = n // n_dev
+    replicas = model_replicas(model) if replicas is None else replicas
     parts = []
-    for k, dev in enumerate(sharding.mesh.devices.ravel()):
+    for k, (dev, mk) in enumerate(zip(sharding.mesh.devices.ravel(), replicas, strict=True)):
         sl = slice(k * m, (k + 1) * m)
-        parts.append(_fit_batch(jax.device_put(model, dev), jax.device_put(flux[sl], dev),
+        parts.append(_fit_batch(mk, jax.device_put(flux[sl], dev),
                                 jax.device_put(ivar[sl], dev), options))
     return jax.tree.map(
         lambda *xs: jax.make_array_from_single_device_arrays((n, *xs[0].shape[1:]), sharding,
@@ -527,6 +533,7 @@ def fit_padded(model, flux, ivar, options, batch: int, *, progress: bool = False
     _, n_dev = star_sharding()
     batch = int(np.ceil(batch / n_dev)) * n_dev
     out = []
+    replicas = model_replicas(model) if n_dev > 1 else None
     rng = range(0, n, batch)
     if progress:
         from tqdm.auto import tqdm
@@ -536,6 +543,6 @@ def fit_padded(model, flux, ivar, options, batch: int, *, progress: bool = False
         f = _pad_rows(flux[i : i + batch], batch)
         v = _pad_rows(ivar[i : i + batch], batch)
         # kept on the device until the end: the next batch is copied while this one runs
-        out.append((fit_batch_sharded(model, f, v, options), min(batch, n - i)))
+        out.append((fit_batch_sharded(model, f, v, options, replicas), min(batch, n - i)))
     return jax.tree.map(lambda *a: np.concatenate(a, axis=0),
                         *[jax.tree.map(lambda a, m=m: np.asarray(a)[:m], r) for r, m in out])

@@ -43,7 +43,7 @@ from .._elements import MASSES_AMU
 from . import broadening as br
 from ._linelist import VDW_ABO, VDW_LOG_GAMMA, LineList
 from ._species import constituents
-from .voigt import laplace_hjerting, line_hjerting, voigt_profile
+from .voigt import WING_Z, laplace_hjerting, line_hjerting, voigt_profile
 
 #: pi e^2 / (m_e c^2) = pi r_e [cm]
 PI_E2_OVER_MC2 = np.pi * br.E_ESU**2 / (br.M_E * br.C_CGS**2)
@@ -238,11 +238,6 @@ class LineWindows(eqx.Module):
         """(wing-formula, full-Voigt) profile evaluations per layer, padding included."""
         return (int(np.prod(self.wing_start.shape)) * self.row_widths[1],
                 int(np.prod(self.core_start.shape)) * self.row_widths[0])
-
-
-#: |z| beyond which the far-wing continued fraction (``voigt.laplace_hjerting``, depth 4) gives
-#: Re w(z) to < 5e-8 relative
-WING_Z = 8.0
 
 
 def _core_profile(x, sigma, gamma):

@@ -71,7 +71,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .broadening import AMU, C_CGS, E_ESU, H_CGS, K_CGS, M_E, MASS_H_AMU, RYDBERG_H_EV, abo_gamma
-from .voigt import SQRT_PI, laplace_hjerting, line_hjerting
+from .voigt import WING_Z, laplace_hjerting, line_hjerting, voigt_profile
 
 __all__ = [
     "HydrogenLines",
@@ -320,20 +320,23 @@ def _profile_one(lnx, lnP, ne_hi, scale, log10_T_grid, dnu, T, ne):
     return jnp.exp(jnp.interp(lx, lnx, col, right=None)) * scale / F0
 
 
+def _excess_hjerting(a, v):
+    """``H(a, v) - exp(-v^2)``: the 24-term series (:func:`line_hjerting`) minus the Gaussian in
+    closed form for ``|v + i a| < WING_Z``, Laplace's continued fraction
+    (:func:`laplace_hjerting`) beyond, where the Gaussian has vanished. Both branches are
+    evaluated everywhere; each gets a safe argument where it is not used, so gradients stay
+    finite."""
+    a, v = jnp.broadcast_arrays(a, v)
+    far = v * v + a * a >= WING_Z**2
+    v_core = jnp.where(far, 0.0, v)
+    core = line_hjerting(a, v_core) - jnp.exp(-jnp.square(v_core))
+    return jnp.where(far, laplace_hjerting(a, jnp.where(far, v, WING_Z)), core)
+
+
 def _self_broadening_excess(dnu, sigma, gamma):
     """``V(dnu; sigma, gamma) - G(dnu; sigma)``: the area-normalised Voigt profile minus its
-    Gaussian (same units as dnu, sigma). The Gaussian is ``exp(-v^2)`` in closed form; the Voigt
-    function is the 24-term series (:func:`line_hjerting`) for ``|v + i a| < 8`` and Laplace's
-    continued fraction (:func:`laplace_hjerting`) beyond, where the Gaussian has vanished
-    (``exp(-64)``). Both are evaluated everywhere (the selection is elementwise); the far branch
-    gets a safe argument in the core so that its gradient stays finite."""
-    inv = 1.0 / (sigma * np.sqrt(2.0))
-    v, a = dnu * inv, gamma * inv
-    v, a = jnp.broadcast_arrays(v, a)
-    far = v * v + a * a >= 64.0
-    v_far = jnp.where(far, v, 8.0)
-    core = line_hjerting(a, jnp.where(far, 0.0, v)) - jnp.exp(-jnp.square(jnp.where(far, 0.0, v)))
-    return jnp.where(far, laplace_hjerting(a, v_far), core) * inv / SQRT_PI
+    Gaussian (same units as dnu, sigma)."""
+    return voigt_profile(dnu, sigma, gamma, hjerting=_excess_hjerting)
 
 
 def hydrogen_line_absorption(

@@ -69,6 +69,10 @@ def _weideman_parts(v: Array, a: Array, big_l=_L32, coefs=_A32) -> tuple[Array, 
     return tr * rr - ti * ri, tr * ri + ti * rr
 
 
+#: |z| beyond which the far-wing continued fraction (:func:`laplace_hjerting`, depth 4) gives
+#: Re w(z) to < 5e-8 relative
+WING_Z = 8.0
+
 #: depth of the far-wing continued fraction (``laplace_hjerting``): Re w within 5e-8 relative
 #: for |z| >= 8 (depth 6: 2.2e-10)
 LAPLACE_DEPTH = 4
